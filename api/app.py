@@ -1,0 +1,83 @@
+"""The FastAPI application factory.
+
+``create_app(settings, store, index, seed)`` builds an app over the given parts; routes declare
+what they need as dependencies, so tests build it on a temporary store once per index backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api import routes
+from api.deps import AppState
+from catalog_seed import Seed
+from index.base import IndexUnavailable, InvalidCursor
+from index.base import SearchIndex
+from pdi.settings import Settings
+from store import Store
+
+VERSION = "0.1.0"
+
+DESCRIPTION = """
+Federated search over the police datasets that the 53 Police Data Initiative jurisdictions publish
+on their open-data portals, mapped onto one DCAT-US 1.1 catalog with a PDI extension
+(jurisdiction, categories, source, freshness, columns).
+
+Errors are JSON objects `{"error": "...", "detail": [...]}` with a 4xx status for bad input and
+503 when the search index cannot answer.
+"""
+
+
+def create_app(settings: Settings, store: Store, index: SearchIndex, seed: Seed) -> FastAPI:
+    app = FastAPI(
+        title="PDI Catalog",
+        version=VERSION,
+        description=DESCRIPTION,
+        openapi_tags=[
+            {"name": "search", "description": "Federated search across every jurisdiction"},
+            {"name": "datasets", "description": "One dataset's full record and history"},
+            {"name": "jurisdictions", "description": "Participating jurisdictions and their portals"},
+            {"name": "service", "description": "Health of the service"},
+        ],
+    )
+    app.state.pdi = AppState(settings=settings, store=store, index=index, seed=seed)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()
+        ]
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        where = ".".join(p for p in first["loc"] if p not in ("query", "path", "body")) or "request"
+        return JSONResponse(status_code=422, content={"error": f"{where}: {first['msg']}", "detail": details})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers)
+
+    @app.exception_handler(InvalidCursor)
+    async def _cursor(_: Request, exc: InvalidCursor) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"error": str(exc)})
+
+    @app.exception_handler(IndexUnavailable)
+    async def _index_down(_: Request, exc: IndexUnavailable) -> JSONResponse:
+        return JSONResponse(
+            status_code=503,
+            content={"error": f"the search index is unavailable: {exc}"},
+            headers={"Retry-After": "30"},
+        )
+
+    app.include_router(routes.router)
+    return app
+
+
+def app_from_settings(settings: Settings) -> Any:
+    from pdi.runtime import open_runtime
+
+    rt = open_runtime(settings)
+    return create_app(settings, rt.store, rt.index, rt.seed)

@@ -1,0 +1,117 @@
+"""Public response models. They are the API contract (the OpenAPI document is generated from them)
+and are kept apart from stored rows so the store can change without changing the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from catalog.record import CatalogRecord
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="what was wrong, in one sentence")
+    detail: list[dict[str, Any]] | None = None
+
+
+class JurisdictionRef(BaseModel):
+    id: str
+    name: str
+    state: str
+
+
+class SearchResult(BaseModel):
+    id: str
+    title: str
+    description: str = Field(description="plain text, first 400 characters")
+    jurisdiction: str | None = Field(description="primary jurisdiction id")
+    jurisdictions: list[JurisdictionRef]
+    categories: list[str] = Field(description="PDI category ids, best first")
+    modified: datetime | None = Field(description="last data (or metadata) update the portal reported")
+    platform: str | None
+    formats: list[str]
+    publisher: str | None = None
+    landing_page: str | None = None
+    status: str
+    freshness: str
+    score: float | None = Field(None, description="relevance score when sorted by relevance")
+
+
+class FacetCount(BaseModel):
+    value: str
+    count: int
+    label: str | None = None
+
+
+class SearchResponse(BaseModel):
+    total: int
+    results: list[SearchResult]
+    facets: dict[str, list[FacetCount]]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    change: str
+    fields: list[str]
+    run_id: int | None
+
+
+class DatasetResponse(BaseModel):
+    id: str
+    status: str
+    first_seen: datetime
+    last_seen: datetime
+    last_changed: datetime
+    jurisdictions: list[JurisdictionRef]
+    record: CatalogRecord = Field(description="the DCAT-US 1.1 dataset with the `pdi` extension")
+    history: list[HistoryEntry]
+
+
+class SourceOut(BaseModel):
+    source_id: str
+    platform: str
+    url: str
+    last_run_status: str | None = None
+    last_run_at: datetime | None = None
+
+
+class PortalOut(BaseModel):
+    platform: str
+    url: str
+    scope: str
+    confidence: str
+    harvested: bool
+    not_harvested: str | None = None
+    sources: list[SourceOut]
+
+
+class JurisdictionOut(BaseModel):
+    id: str
+    name: str
+    state: str
+    agency: str
+    in_original_21: bool
+    committed_categories: list[str]
+    portals: list[PortalOut]
+    no_portal_known: str | None = None
+    datasets: int = Field(description="active police datasets in the catalog")
+
+
+class JurisdictionDetail(JurisdictionOut):
+    categories: list[FacetCount] = Field(description="published datasets per category")
+    recent: list[SearchResult] = Field(description="most recently updated datasets")
+
+
+class ComponentHealth(BaseModel):
+    ok: bool
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class HealthResponse(BaseModel):
+    status: str = Field(description="ok, or degraded when a component is down")
+    version: str
+    store: ComponentHealth
+    index: ComponentHealth

@@ -1,0 +1,256 @@
+"""A first rule-based classifier: is a dataset about policing, and which PDI categories is it?
+
+Evidence comes from the title (strongest), keywords/tags and portal category, column names and
+the description, each matched against the terms of ``data/categories.yaml``. Two guards keep
+city-portal look-alikes out: some categories only count when the text also speaks of police
+(``calls for service`` of a fire department, ``complaints`` about noise, ``citations`` of the
+building code), and a few phrases veto a match outright (``bus stops``, ``stop signs``).
+The result says what decided it, so a wrong call can be traced to a term.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+from catalog.record import CatalogRecord, CategoryAssignment
+from catalog.vocabulary import Category, category_vocabulary
+
+# Categories whose words alone say "police" (nobody else has officer-involved shootings).
+INTRINSIC = frozenset(
+    {
+        Category.USE_OF_FORCE,
+        Category.OFFICER_INVOLVED_SHOOTINGS,
+        Category.TRAFFIC_STOPS,
+        Category.PEDESTRIAN_STOPS,
+        Category.FIELD_CONTACTS,
+        Category.ARRESTS,
+        Category.ASSAULTS_ON_OFFICERS,
+        Category.CRIME_INCIDENTS,
+        Category.VEHICLE_PURSUITS,
+        Category.DEATHS_IN_CUSTODY,
+        Category.HATE_CRIMES,
+    }
+)
+
+POLICE_CONTEXT = (
+    "police",
+    "sheriff",
+    "law enforcement",
+    "officer",
+    "officers",
+    "patrol",
+    "precinct",
+    "deputy",
+    "deputies",
+    "trooper",
+    "constable",
+    "internal affairs",
+    "sworn",
+    "pd",
+    "cmpd",
+    "impd",
+    "nypd",
+    "lapd",
+    "sfpd",
+    "spd",
+    "apd",
+    "dpd",
+    "mpd",
+    "opd",
+    "bpd",
+    "nopd",
+    "lmpd",
+    "slmpd",
+    "cpd",
+    "tpd",
+    "hpd",
+    "mcpd",
+    "sapd",
+    "rpd",
+    "crime",
+    "crimes",
+)
+
+# Phrases that make a match meaningless for policing, unless police words are also present.
+NOT_POLICE = (
+    "fire department",
+    "fire incidents",
+    "fire calls",
+    "fire and ems",
+    "fire/ems",
+    "ems",
+    "emergency medical",
+    "311",
+    "bus stop",
+    "bus stops",
+    "transit stop",
+    "transit stops",
+    "stop sign",
+    "stop signs",
+    "building code",
+    "code enforcement",
+    "code violations",
+    "restaurant",
+    "food inspection",
+    "noise complaint",
+    "noise complaints",
+    "animal",
+    "parking citations",
+    "parking tickets",
+    "library",
+    "water quality",
+)
+
+# Evidence weights: a title naming the category decides it; other fields support it.
+W_TITLE = 3.0
+W_KEYWORD = 1.5
+W_COLUMN = 1.0
+W_DESCRIPTION = 0.75
+MAX_COLUMN_SCORE = 3.0
+THRESHOLD = 1.5
+
+
+@dataclass(frozen=True)
+class Classification:
+    police_related: bool
+    categories: list[CategoryAssignment] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+    @property
+    def category_ids(self) -> list[str]:
+        return [c.category.value for c in self.categories]
+
+
+def _norm(text: str) -> str:
+    text = re.sub(r"<[^>]+>", " ", text)  # descriptions are often HTML
+    text = text.lower().replace("_", " ").replace("-", " ")
+    return re.sub(r"[^a-z0-9/&]+", " ", text).strip()
+
+
+@cache
+def _pattern(term: str) -> re.Pattern[str]:
+    words = _norm(term).split()
+    return re.compile(r"(?<![a-z0-9])" + r"\s+".join(re.escape(w) for w in words) + r"(?![a-z0-9])")
+
+
+def _find(terms: Iterable[str], text: str) -> list[str]:
+    return [t for t in terms if text and _pattern(t).search(text)]
+
+
+def _norm_column(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def classify(
+    title: str,
+    description: str = "",
+    keywords: Sequence[str] = (),
+    themes: Sequence[str] = (),
+    columns: Sequence[str] = (),
+) -> Classification:
+    """Decide police-relatedness and categories (best first) from a dataset's metadata."""
+    t = _norm(title)
+    d = _norm(description)
+    k = _norm(" | ".join([*keywords, *themes]))
+    cols = {_norm_column(c) for c in columns if c}
+    everything = " ".join((t, k, d))
+
+    police_words = _find(POLICE_CONTEXT, " ".join((t, k)))
+    police_in_description = _find(POLICE_CONTEXT, d)
+    vetoes = _find(NOT_POLICE, " ".join((t, k)))
+
+    scores: dict[Category, float] = {}
+    evidence: dict[Category, list[str]] = {}
+    for cat, terms in category_vocabulary().items():
+        if cat is Category.OTHER_POLICING:
+            continue
+        ev: list[str] = []
+        score = 0.0
+        hits = _find(terms.title_terms, t)
+        if hits:
+            # the longer the phrase the title names, the surer ("officer involved shooting" > "crime")
+            longest = max(hits, key=lambda h: len(h.split()))
+            score += W_TITLE + 0.1 * len(longest.split())
+            ev.append(f"title: {longest!r}")
+        hits = _find((*terms.title_terms, *terms.terms), k)
+        if hits:
+            score += W_KEYWORD
+            ev.append(f"keywords: {hits[0]!r}")
+        col_hits = sorted(cols.intersection(terms.columns))
+        if col_hits:
+            score += min(MAX_COLUMN_SCORE, W_COLUMN * len(col_hits))
+            ev.append(f"columns: {', '.join(col_hits[:3])}")
+        hits = _find(terms.terms, d)
+        if hits:
+            score += W_DESCRIPTION
+            ev.append(f"description: {hits[0]!r}")
+        if score >= THRESHOLD:
+            scores[cat] = score
+            evidence[cat] = ev
+
+    has_context = bool(police_words) or bool(police_in_description and not vetoes)
+    kept: dict[Category, float] = {}
+    for cat, score in scores.items():
+        if vetoes and not police_words:
+            continue
+        if cat in INTRINSIC or has_context:
+            kept[cat] = score
+
+    # A generic "crime" match is weak when a more specific category was found from the title.
+    if Category.CRIME_INCIDENTS in kept and len(kept) > 1:
+        specific_title = any(
+            e.startswith("title") for c, evs in evidence.items() if c in kept and c is not Category.CRIME_INCIDENTS
+            for e in evs
+        )
+        crime_title = any(e.startswith("title") for e in evidence[Category.CRIME_INCIDENTS])
+        if specific_title and not crime_title:
+            kept.pop(Category.CRIME_INCIDENTS)
+
+    notes: list[str] = []
+    if police_words:
+        notes.append(f"police context: {', '.join(police_words[:3])}")
+    if vetoes:
+        notes.append(f"non-police context: {', '.join(vetoes[:3])}")
+
+    if not kept:
+        strong_context = bool(_find(("police", "sheriff", "law enforcement"), " ".join((t, k))))
+        if strong_context and not vetoes:
+            return Classification(
+                police_related=True,
+                categories=[
+                    CategoryAssignment(
+                        category=Category.OTHER_POLICING,
+                        confidence=0.5,
+                        evidence=[*notes, "no listed category matched"],
+                    )
+                ],
+                evidence=notes,
+            )
+        return Classification(police_related=False, categories=[], evidence=notes)
+
+    ranked = sorted(kept.items(), key=lambda kv: (-kv[1], kv[0].value))
+    assignments = [
+        CategoryAssignment(
+            category=cat,
+            confidence=round(min(0.99, score / (score + 1.5)), 3),
+            evidence=evidence[cat] + notes,
+        )
+        for cat, score in ranked
+    ]
+    return Classification(police_related=True, categories=assignments, evidence=notes)
+
+
+def classify_record(record: CatalogRecord) -> CatalogRecord:
+    """The record with ``pdi.categories`` and ``pdi.police_related`` filled in (a new object)."""
+    result = classify(
+        record.title,
+        record.description,
+        record.keyword,
+        record.theme,
+        [c.field_name or c.name for c in record.pdi.columns] + [c.name for c in record.pdi.columns],
+    )
+    pdi = record.pdi.model_copy(update={"categories": result.categories, "police_related": result.police_related})
+    return record.model_copy(update={"pdi": pdi})

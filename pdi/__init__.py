@@ -1,0 +1,1 @@
+"""PDI Catalog: command line and settings."""

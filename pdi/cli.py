@@ -1,0 +1,404 @@
+"""The `pdi` command: harvest, index, search and serve the PDI catalog.
+
+Progress goes to stderr; results and the closing summary go to stdout, so `--json` output can be
+piped (its last stdout line is one JSON object).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from catalog_seed import SeedError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from pdi.settings import load_settings
+
+    overrides: dict[str, object] = {}
+    for name in ("data_dir", "port", "host", "seed_dir"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return load_settings(**overrides)
+
+
+# ---- harvest -------------------------------------------------------------------------------
+
+
+def _start_demo_simulator(settings: Any, stack: ExitStack, seed: Any) -> Any:
+    from simulator.server import PortalSimulator
+
+    sim = PortalSimulator(seed, seed_number=settings.demo_seed_number, port=settings.demo_port)
+    try:
+        sim.start()
+    except OSError as exc:
+        raise SystemExit(
+            f"pdi: cannot start the demo portal simulator on port {settings.demo_port}: {exc}. "
+            "Is another `pdi up --demo` running? Set PDI_DEMO_PORT to use another port."
+        ) from None
+    stack.callback(sim.stop)
+    _err(f"demo: portal simulator serving {len(seed.sources())} sources at {sim.base_url}")
+    return sim
+
+
+def _run_harvest(rt: Any, args: argparse.Namespace, sim: Any) -> Any:
+    from harvesters.http import HttpClient
+    from scheduler.run import HarvestRun, SourceResult
+
+    only = args.jurisdiction or None
+    if only:
+        unknown = [j for j in only if rt.seed.get(j) is None]
+        if unknown:
+            raise SystemExit(f"pdi: unknown jurisdiction id(s): {', '.join(unknown)} (see `pdi jurisdictions`)")
+    plans = rt.seed.sources(only=only)
+    http = HttpClient(rt.settings.http(), route=sim.route if sim is not None else None)
+    done = 0
+
+    def progress(event: str, r: SourceResult) -> None:
+        nonlocal done
+        if event == "done":
+            done += 1
+            mark = "ok  " if r.status.value == "succeeded" else "FAIL"
+            line = (
+                f"[{done}/{len(plans)}] {mark} {r.source_id}: {r.records_seen} datasets, "
+                f"{r.records_new} new, {r.records_changed} changed, {r.records_unchanged} unchanged, "
+                f"{r.records_withdrawn} withdrawn, {r.records_skipped} not police ({r.duration_s:.1f}s)"
+            )
+            if r.error:
+                line += f" — {r.error}"
+            _err(line)
+        elif event == "progress" and not args.quiet:
+            _err(f"      … {r.source_id}: {r.records_seen} datasets read")
+
+    _err(f"harvesting {len(plans)} sources with {rt.settings.harvest_workers} workers")
+    run = HarvestRun(
+        rt.store,
+        rt.index,
+        rt.jurisdictions,
+        http,
+        withdraw_after=rt.settings.withdraw_after,
+        workers=rt.settings.harvest_workers,
+        progress=progress,
+    )
+    return run.run(plans, trigger="demo" if sim is not None else "cli")
+
+
+def _summary_line(s: Any) -> str:
+    return (
+        f"harvest {s.status.value}: {s.sources_ok}/{s.sources_total} sources ok, {s.sources_failed} failed; "
+        f"records {s.records_new} new, {s.records_changed} changed, {s.records_unchanged} unchanged, "
+        f"{s.records_withdrawn} withdrawn, {s.records_failed} failed; {s.requests} requests in {s.duration_s:.1f}s "
+        f"(run {s.run_id})"
+    )
+
+
+def cmd_harvest(args: argparse.Namespace) -> int:
+    from pdi.runtime import open_runtime
+
+    settings = _settings(args)
+    with ExitStack() as stack:
+        rt = open_runtime(settings)
+        stack.callback(rt.close)
+        sim = _start_demo_simulator(settings, stack, rt.seed) if args.demo else None
+        summary = _run_harvest(rt, args, sim)
+    if args.json:
+        print(json.dumps(summary.as_dict()), flush=True)
+    else:
+        print(_summary_line(summary), flush=True)
+    return EXIT_OK if summary.sources_failed == 0 else EXIT_FAILED
+
+
+# ---- serve / up ----------------------------------------------------------------------------
+
+
+def _serve(rt: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(rt.settings, rt.store, rt.index, rt.seed)
+    _err(f"serving the API at http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pdi.runtime import open_runtime
+
+    settings = _settings(args)
+    rt = open_runtime(settings)
+    try:
+        _serve(rt, settings.host, settings.port)
+    finally:
+        rt.close()
+    return EXIT_OK
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from pdi.runtime import open_runtime
+
+    settings = _settings(args)
+    with ExitStack() as stack:
+        rt = open_runtime(settings)
+        stack.callback(rt.close)
+        # The demo simulator keeps running while the API serves, so dataset links resolve.
+        sim = _start_demo_simulator(settings, stack, rt.seed) if args.demo else None
+        if not args.no_harvest:
+            summary = _run_harvest(rt, args, sim)
+            _err(_summary_line(summary))
+        _serve(rt, settings.host, settings.port)
+    return EXIT_OK
+
+
+# ---- search, map, reindex, seed ----------------------------------------------------------
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from index.base import SearchQuery, SortOrder
+    from pdi.runtime import open_runtime
+
+    rt = open_runtime(_settings(args))
+    try:
+        filters: dict[str, list[str]] = {"status": ["active"]}
+        for name in ("jurisdiction", "category", "state"):
+            values = getattr(args, name)
+            if values:
+                filters[name] = values
+        page = rt.index.search(
+            SearchQuery(q=args.query, filters=filters, sort=SortOrder(args.sort), size=args.size)
+        )
+    finally:
+        rt.close()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "total": page.total,
+                    "results": [h.summary for h in page.hits],
+                    "facets": {k: [[f.value, f.count] for f in v] for k, v in page.facets.items()},
+                    "next_cursor": page.next_cursor,
+                }
+            )
+        )
+        return EXIT_OK
+    for hit in page.hits:
+        s = hit.summary
+        where = ", ".join(j["name"] + " " + j["state"] for j in s.get("jurisdictions", [])) or "?"
+        print(f"{s['title']}  [{where}]  {', '.join(s.get('categories', []))}\n    {s['id']}")
+    cats = ", ".join(f"{f.value} {f.count}" for f in page.facets.get("category", [])[:8])
+    print(f"{page.total} datasets match" + (f"; categories: {cats}" if cats else ""))
+    return EXIT_OK
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from catalog.classify import classify_record
+    from catalog.ids import source_id
+    from harvesters import registry
+    from harvesters.base import SourceContext
+    from harvesters.detect import detect_platform
+
+    path = Path(args.file)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        _err(f"pdi map: {path}: no such file")
+        return EXIT_USAGE
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _err(f"pdi map: {path}: not a JSON document: {exc}")
+        return EXIT_USAGE
+    try:
+        platform = args.platform or detect_platform(document)
+        harvester = registry.get(platform)
+        if args.platform and not harvester.recognizes(document):
+            raise ValueError(f"the file does not have the shape of a {platform} response")
+    except (ValueError, KeyError) as exc:
+        _err(f"pdi map: {path}: {exc}")
+        return EXIT_USAGE
+    url = f"file://{path.resolve()}"
+    ctx = SourceContext(source_id=source_id(platform, url), platform=platform, url=url)
+    fetched = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    count = failed = 0
+    for raw in harvester.split_document(document, url, fetched):
+        try:
+            record = classify_record(harvester.map_record(raw, ctx))
+        except Exception as exc:  # noqa: BLE001 - report the record, keep going
+            failed += 1
+            _err(f"pdi map: {path}: record {raw.remote_id!r} could not be mapped: {exc}")
+            continue
+        print(json.dumps(record.to_dcat(), ensure_ascii=False))
+        count += 1
+    _err(f"mapped {count} record(s) from {path.name} as {platform}" + (f", {failed} failed" if failed else ""))
+    if count == 0 and failed == 0:
+        _err(f"pdi map: {path}: no datasets found in the document")
+        return EXIT_USAGE
+    return EXIT_OK if failed == 0 else EXIT_FAILED
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from pdi.runtime import open_runtime, rebuild_index
+
+    rt = open_runtime(_settings(args))
+    try:
+        indexed, failed, seconds = rebuild_index(
+            rt.store, rt.index, rt.jurisdictions, progress=lambda n: _err(f"  … {n} indexed")
+        )
+    finally:
+        rt.close()
+    result = {"indexed": indexed, "failed": failed, "seconds": round(seconds, 2)}
+    print(json.dumps(result) if args.json else f"reindexed {indexed} records ({failed} failed) in {seconds:.1f}s")
+    return EXIT_OK if failed == 0 else EXIT_FAILED
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from catalog_seed import load_seed
+
+    seed = load_seed(args.seed_dir)
+    plans = seed.sources()
+    portals = sum(len(j.portals) for j in seed)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "jurisdictions": len(seed),
+                    "portals": portals,
+                    "sources": len(plans),
+                    "original_21": sum(1 for j in seed if j.in_original_21),
+                }
+            )
+        )
+    else:
+        for j in seed:
+            harvested = sum(len(p.sources) for p in j.portals)
+            print(f"{j.id:28} {j.name}, {j.state}  portals {len(j.portals)}, sources {harvested}")
+        print(
+            f"seed OK: {len(seed)} jurisdictions ({sum(1 for j in seed if j.in_original_21)} of the original 21), "
+            f"{portals} portals, {len(plans)} harvestable sources"
+        )
+    return EXIT_OK
+
+
+def cmd_simulator(args: argparse.Namespace) -> int:
+    from catalog_seed import load_seed
+    from simulator.server import PortalSimulator
+
+    sim = PortalSimulator(load_seed(args.seed_dir), seed_number=args.seed_number, port=args.port)
+    sim.start()
+    print(sim.base_url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return EXIT_OK
+
+
+def cmd_platforms(args: argparse.Namespace) -> int:
+    from harvesters import registry
+
+    for h in registry.all_harvesters():
+        print(f"{h.platform:10} {h.title}")
+    return EXIT_OK
+
+
+# ---- parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pdi",
+        description="PDI Catalog: harvest, index, search and serve police open data of the PDI jurisdictions.",
+    )
+    parser.add_argument("--data-dir", type=Path, help="where the store and index live (default ./data)")
+    parser.add_argument("--seed-dir", type=Path, help="catalog seed directory (default: the bundled seed)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def harvest_opts(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--demo", action="store_true", help="harvest from the local portal simulator")
+        p.add_argument(
+            "--jurisdiction", action="append", metavar="ID", help="only sources of this jurisdiction (repeatable)"
+        )
+        p.add_argument("--quiet", action="store_true", help="only one line per source")
+
+    p = sub.add_parser("up", help="harvest everything in the seed, index it, then serve the API")
+    harvest_opts(p)
+    p.add_argument("--port", type=int, help="API port (default 8000)")
+    p.add_argument("--host", help="API address (default 127.0.0.1)")
+    p.add_argument("--no-harvest", action="store_true", help="serve what the store holds, without harvesting")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("harvest", help="harvest the seeded sources now and index what changed")
+    harvest_opts(p)
+    p.add_argument("--json", action="store_true", help="end with one JSON summary line on stdout")
+    p.set_defaults(func=cmd_harvest)
+
+    p = sub.add_parser("serve", help="serve the API over what the store and index hold")
+    p.add_argument("--port", type=int, help="API port (default 8000)")
+    p.add_argument("--host", help="API address (default 127.0.0.1)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("search", help="search the catalog from the command line")
+    p.add_argument("query", help="words to find")
+    p.add_argument("--jurisdiction", action="append", metavar="ID")
+    p.add_argument("--category", action="append", metavar="ID")
+    p.add_argument("--state", action="append", metavar="XX")
+    p.add_argument("--sort", choices=["relevance", "modified"], default="relevance")
+    p.add_argument("--size", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("map", help="map one recorded portal response to common records (JSON lines)")
+    p.add_argument("file", help="a recorded response: Socrata, CKAN or DCAT-US data.json")
+    p.add_argument("--platform", help="skip shape detection (socrata, ckan, dcat_us)")
+    p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser("reindex", help="rebuild the search index from the store (no re-harvest)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser("seed", help="validate the catalog seed and list its jurisdictions")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("simulator", help="run the portal simulator alone (prints its base URL)")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--seed-number", type=int, default=2015)
+    p.set_defaults(func=cmd_simulator)
+
+    p = sub.add_parser("platforms", help="list the harvester platforms")
+    p.set_defaults(func=cmd_platforms)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from pdi.settings import SettingsError
+
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except (SettingsError, SeedError) as exc:
+        _err(f"pdi: {exc}")
+        code = EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("pdi: interrupted")
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
