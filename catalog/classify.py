@@ -72,6 +72,10 @@ POLICE_CONTEXT = (
     "rpd",
     "crime",
     "crimes",
+    "ripa",
+    "racial and identity profiling",
+    "racial profiling",
+    "stop data",
 )
 
 # Phrases that make a match meaningless for policing, unless police words are also present.

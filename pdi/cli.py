@@ -266,7 +266,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 def cmd_seed(args: argparse.Namespace) -> int:
     from catalog_seed import load_seed
 
-    seed = load_seed(args.seed_dir)
+    settings = _settings(args)
+    seed = load_seed(settings.seed_dir)
     plans = seed.sources()
     portals = sum(len(j.portals) for j in seed)
     if args.json:
@@ -295,7 +296,8 @@ def cmd_simulator(args: argparse.Namespace) -> int:
     from catalog_seed import load_seed
     from simulator.server import PortalSimulator
 
-    sim = PortalSimulator(load_seed(args.seed_dir), seed_number=args.seed_number, port=args.port)
+    settings = _settings(args)
+    sim = PortalSimulator(load_seed(settings.seed_dir), seed_number=args.seed_number, port=args.sim_port)
     sim.start()
     print(sim.base_url, flush=True)
     try:
@@ -376,8 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_seed)
 
     p = sub.add_parser("simulator", help="run the portal simulator alone (prints its base URL)")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--seed-number", type=int, default=2015)
+    p.add_argument("--port", dest="sim_port", type=int, default=8765, help="port (default 8765; 0 picks one)")
+    p.add_argument("--seed-number", type=int, default=2015, help="same number, same generated catalog")
     p.set_defaults(func=cmd_simulator)
 
     p = sub.add_parser("platforms", help="list the harvester platforms")

@@ -1,0 +1,555 @@
+"""Police dataset kinds, with the names agencies really use (see pdi_dataset_categories.md).
+
+Each kind's ``categories`` is the ground truth for every dataset drawn from it.
+"""
+
+from __future__ import annotations
+
+from simulator.vocab import Kind
+
+_PLACE = ("Precinct", "Sector", "Beat", "Latitude", "Longitude", "Location")
+_SUBJECT = ("Subject Race", "Subject Sex", "Subject Age", "Subject Ethnicity")
+_OFFICER = ("Officer Race", "Officer Sex", "Officer Age", "Officer Years of Service", "Officer Assignment")
+_PDI = "Published as part of the White House Police Data Initiative."
+
+POLICE_KINDS: tuple[Kind, ...] = (
+    # --- use of force -------------------------------------------------------------------------
+    Kind(
+        key="use_of_force",
+        categories=("use_of_force",),
+        titles=(
+            "{abbr} Use of Force Incidents",
+            "Use of Force",
+            "Police Use of Force",
+            "Response to Resistance",
+            "{abbr} Response to Resistance (R2R)",
+            "Use of Force Incidents",
+            "Officer Use of Force",
+        ),
+        yearly_titles=("Use of Force {year}", "Response to Resistance {year}", "{year} {abbr} Use of Force Data"),
+        descriptions=(
+            "Records of incidents in which {agency} officers used force, from {since} to the present. "
+            "Each row is one type of force used by one officer on one subject. " + _PDI,
+            "Response to resistance (R2R) reports are completed whenever an officer of the {agency} "
+            "uses force beyond compliant handcuffing. Identifying details are removed.",
+            "This dataset lists use of force incidents reported by the {city} police, including the "
+            "type of force, subject resistance and any injuries.",
+        ),
+        columns=(
+            "Incident Number", "Occurred Date", "Incident Type", "Force Type", "Force Level",
+            "Subject Resistance", *_SUBJECT, "Subject Injured Flag", "Officer Injured Flag", *_OFFICER,
+            *_PLACE,
+        ),
+        tags=("police", "use of force", "response to resistance", "pdi"),
+        frequencies=("monthly", "monthly", "quarterly", "weekly", "annually", "none"),
+        split=True,
+        rows=(800, 60_000),
+    ),
+    Kind(
+        key="taser_deployments",
+        categories=("use_of_force",),
+        titles=("Conducted Energy Weapon Deployments", "Taser Deployments", "CEW Usage by Officers"),
+        descriptions=(
+            "Every deployment of a conducted energy weapon (Taser) by {agency} officers since {since}.",
+        ),
+        columns=("Report Number", "Deployment Date", "Deployment Type", "Cycles", *_SUBJECT, *_PLACE),
+        tags=("police", "taser", "use of force"),
+        frequencies=("quarterly", "annually"),
+        rows=(100, 5_000),
+    ),
+    Kind(
+        key="force_and_shootings",
+        categories=("use_of_force", "officer_involved_shootings"),
+        titles=("Use of Force and Officer Involved Shootings", "Deadly Force Incidents"),
+        descriptions=(
+            "Incidents of force used by {agency} officers, including officer-involved shootings, "
+            "reviewed by the Force Review Board.",
+        ),
+        columns=("Case Number", "Incident Date", "Force Type", "Shots Fired", "Fatal Flag", *_SUBJECT, *_PLACE),
+        tags=("police", "use of force", "ois"),
+        frequencies=("quarterly", "annually", "irregular"),
+        rows=(50, 3_000),
+    ),
+    # --- officer-involved shootings -----------------------------------------------------------
+    Kind(
+        key="officer_involved_shootings",
+        categories=("officer_involved_shootings",),
+        titles=(
+            "Officer Involved Shootings",
+            "{abbr} Officer-Involved Shootings",
+            "Police Shootings",
+            "Firearm Discharge",
+            "OIS Incidents",
+            "Officer Involved Shooting Investigations",
+        ),
+        yearly_titles=("Officer Involved Shootings {year}",),
+        descriptions=(
+            "Incidents in which a {agency} officer discharged a firearm, whether or not anyone was "
+            "struck, since {since}. " + _PDI,
+            "Officer-involved shooting (OIS) incidents investigated by the {agency}. The dataset is "
+            "updated when investigations are completed.",
+        ),
+        columns=(
+            "OIS Number", "Incident Date", "Shots Fired", "Number of Officers", "Subject Weapon",
+            "Subject Injury", "Fatal Flag", *_SUBJECT, "Officer Race", "Officer Sex", *_PLACE,
+        ),
+        tags=("police", "officer involved shooting", "ois", "pdi"),
+        frequencies=("irregular", "quarterly", "annually", "monthly", "none"),
+        split=True,
+        rows=(20, 900),
+    ),
+    # --- stops ---------------------------------------------------------------------------------
+    Kind(
+        key="traffic_stops",
+        categories=("traffic_stops",),
+        titles=(
+            "{abbr} Traffic Stops",
+            "Traffic Stops",
+            "Officer Traffic Stops",
+            "Vehicle Stops",
+            "Motor Vehicle Stops",
+            "Traffic Stop Data",
+        ),
+        yearly_titles=("Traffic Stops {year}", "Vehicle Stops {year}", "{year} Racial Profiling Traffic Stops"),
+        descriptions=(
+            "Every traffic stop made by {agency} officers, with the reason for the stop, driver "
+            "demographics as perceived by the officer, searches and outcomes.",
+            "Motor vehicle stop data collected under state racial profiling law by the {agency}.",
+        ),
+        columns=(
+            "Stop Date", "Stop Time:text", "Reason for Stop", "Driver Race", "Driver Sex", "Driver Age",
+            "Search Conducted Flag", "Search Basis", "Contraband Found Flag", "Result of Stop",
+            "Vehicle Make", *_PLACE,
+        ),
+        tags=("police", "traffic stops", "racial profiling"),
+        frequencies=("monthly", "quarterly", "annually", "weekly"),
+        rows=(5_000, 400_000),
+    ),
+    Kind(
+        key="traffic_stops_citations",
+        categories=("traffic_stops", "citations"),
+        titles=("Traffic Stops and Citations", "Racial Profiling Citations", "Traffic Stop Outcomes - Citations"),
+        yearly_titles=("{year} Racial Profiling (RP) Citations",),
+        descriptions=("Traffic stops by {agency} officers that ended in a citation, with driver demographics.",),
+        columns=("Citation Number", "Stop Date", "Violation Code", "Driver Race", "Driver Sex", *_PLACE),
+        tags=("police", "traffic stops", "citations"),
+        frequencies=("annually", "quarterly"),
+        rows=(2_000, 90_000),
+    ),
+    Kind(
+        key="traffic_stops_arrests",
+        categories=("traffic_stops", "arrests"),
+        titles=("Racial Profiling Arrests", "Traffic Stop Arrests"),
+        yearly_titles=("{year} Racial Profiling (RP) Arrests",),
+        descriptions=("Arrests that resulted from traffic stops made by {agency} officers.",),
+        columns=("Arrest Number", "Stop Date", "Arrest Charge", "Driver Race", "Driver Sex", *_PLACE),
+        tags=("police", "traffic stops", "arrests", "racial profiling"),
+        frequencies=("annually",),
+        rows=(200, 9_000),
+    ),
+    Kind(
+        key="pedestrian_stops",
+        categories=("pedestrian_stops",),
+        titles=("Terry Stops", "Pedestrian Stops", "Stop and Frisk", "{abbr} Pedestrian Stops"),
+        yearly_titles=("Stop, Question and Frisk Data {year}", "Pedestrian Stops {year}"),
+        descriptions=(
+            "Records of Terry stops: an officer briefly detains a person on reasonable suspicion; "
+            "each row is one stop, with whether a frisk was performed and how the stop was resolved.",
+            "Stop, question and frisk reports completed by {agency} officers.",
+        ),
+        columns=(
+            "Terry Stop ID", "Reported Date", "Stop Resolution", "Weapon Type", "Frisk Flag", "Arrest Flag",
+            "Subject Perceived Race", "Subject Perceived Gender", "Subject Age Group", "Officer ID",
+            "Officer Gender", "Officer Race", "Initial Call Type", "Final Call Type", *_PLACE,
+        ),
+        tags=("police", "terry stops", "stops", "frisk"),
+        frequencies=("daily", "weekly", "monthly", "annually"),
+        rows=(3_000, 120_000),
+    ),
+    Kind(
+        key="stops",
+        categories=("stops",),
+        titles=("RIPA Stop Data", "Police Stop Data", "Police Stops", "Stop Data", "{abbr} Stop Data (RIPA)"),
+        yearly_titles=("Police Stop Data {year}", "RIPA Stops {year}"),
+        descriptions=(
+            "Vehicle and pedestrian stops made by {agency} officers, collected under the Racial and "
+            "Identity Profiling Act (RIPA). One row per person stopped.",
+            "All stops of people by {city} police officers, whether in a vehicle or on foot.",
+        ),
+        columns=(
+            "Stop ID", "Stop Date", "Stop Duration", "Stop Type", "Reason for Stop", "Perceived Race",
+            "Perceived Gender", "Perceived Age", "Search Basis", "Result of Stop", *_PLACE,
+        ),
+        tags=("police", "stops", "ripa"),
+        frequencies=("quarterly", "annually", "monthly"),
+        rows=(5_000, 300_000),
+    ),
+    Kind(
+        key="field_contacts",
+        categories=("field_contacts",),
+        titles=("Field Interviews", "Field Interview Cards", "Contact Cards", "Field Contacts", "Street Checks"),
+        yearly_titles=("Field Contacts {year}", "Field Interviews {year}"),
+        descriptions=(
+            "Field interview cards completed by {agency} officers after consensual contacts or "
+            "stops of people, with the reason for the contact.",
+        ),
+        columns=("FI Number", "Contact Date", "Contact Type", "Contact Reason", *_SUBJECT, "Officer ID", *_PLACE),
+        tags=("police", "field interviews", "contact cards"),
+        frequencies=("monthly", "quarterly", "annually"),
+        rows=(1_000, 80_000),
+    ),
+    Kind(
+        key="field_interview_searches",
+        categories=("field_contacts", "pedestrian_stops"),
+        titles=("Stop and Search (Field Interviews)",),
+        descriptions=("Stops and searches of people recorded on field interview cards by the {agency}.",),
+        columns=("FI Number", "Stop Date", "Search Occurred Flag", "Subject Race", "Subject Gender", *_PLACE),
+        tags=("police", "field interviews", "stop and search"),
+        frequencies=("daily", "weekly"),
+        rows=(10_000, 200_000),
+    ),
+    # --- citations, arrests ---------------------------------------------------------------------
+    Kind(
+        key="citations",
+        categories=("citations",),
+        titles=("Uniform Citation Data", "Citations", "{abbr} Citations Issued", "Traffic Citations", "Police Citations"),
+        yearly_titles=("Traffic Citations {year}", "Citations {year}"),
+        descriptions=(
+            "Citations issued by {agency} officers for traffic, civil and criminal violations.",
+            "Uniform citation data: tickets written by sworn officers, with the statute violated.",
+        ),
+        columns=(
+            "Citation Number", "Citation Date", "Violation Code", "Violation Description", "Statute",
+            "Fine Amount", "Violator Race", "Violator Sex", "Violator Age", *_PLACE,
+        ),
+        tags=("police", "citations", "tickets"),
+        frequencies=("daily", "weekly", "monthly"),
+        rows=(5_000, 500_000),
+    ),
+    Kind(
+        key="warnings",
+        categories=("citations",),
+        titles=("Warnings Issued", "Written Warnings"),
+        descriptions=("Verbal and written warnings issued by {agency} officers for traffic and civil violations.",),
+        columns=("Warning Number", "Warning Date", "Violation Description", *_SUBJECT, *_PLACE),
+        tags=("police", "warnings"),
+        frequencies=("monthly",),
+        rows=(1_000, 50_000),
+    ),
+    Kind(
+        key="arrests",
+        categories=("arrests",),
+        titles=("Arrests", "{abbr} Arrests", "Adult Arrests", "Arrest Charges", "Custodial Arrests", "Arrest Data"),
+        yearly_titles=("Arrest Data {year}", "Arrests {year}"),
+        descriptions=(
+            "People arrested by the {agency}, one row per charge. Juvenile arrests are excluded.",
+            "Custodial arrests made by {city} police officers since {since}.",
+        ),
+        columns=(
+            "Arrest Number", "Arrest Date", "Arrest Type", "Charge", "Charge Description", "Arrestee Age",
+            "Arrestee Race", "Arrestee Sex", "Booking Number", *_PLACE,
+        ),
+        tags=("police", "arrests"),
+        frequencies=("daily", "weekly", "monthly"),
+        rows=(3_000, 400_000),
+    ),
+    Kind(
+        key="juvenile_arrests",
+        categories=("arrests",),
+        titles=("Juvenile Arrests", "Juvenile Custodies"),
+        descriptions=("Arrests of people under 18 by the {agency}, aggregated to protect privacy.",),
+        columns=("Arrest Month", "Offense Category", "Age Group", "Race", "Sex", "Count"),
+        tags=("police", "arrests", "juvenile"),
+        frequencies=("monthly", "annually"),
+        spatial=False,
+        rows=(100, 5_000),
+    ),
+    # --- complaints -----------------------------------------------------------------------------
+    Kind(
+        key="complaints",
+        categories=("complaints",),
+        titles=(
+            "Citizen Complaints",
+            "Complaints Against Officers",
+            "Internal Affairs Investigations",
+            "OPA Complaints",
+            "Police Misconduct Complaints",
+            "Professional Standards Cases",
+            "Complaint Dispositions",
+            "Internal Affairs Allegations",
+        ),
+        yearly_titles=("Citizen Complaints {year}", "Internal Affairs Cases {year}"),
+        descriptions=(
+            "Complaints about {agency} employees received from the public or raised internally, "
+            "with each allegation, the finding (sustained, not sustained, exonerated, unfounded) and "
+            "any discipline. " + _PDI,
+            "Investigations by the Office of Professional Accountability into alleged misconduct.",
+        ),
+        columns=(
+            "Complaint Number", "Received Date", "Allegation", "Allegation Type", "Finding", "Disposition",
+            "Discipline", "Complainant Race", "Complainant Sex", "Officer Race", "Officer Sex",
+            "Officer Years of Service",
+        ),
+        tags=("police", "complaints", "internal affairs", "accountability"),
+        frequencies=("monthly", "quarterly", "annually", "irregular"),
+        split=True,
+        spatial=False,
+        rows=(200, 20_000),
+    ),
+    Kind(
+        key="discipline",
+        categories=("complaints",),
+        titles=("Police Disciplinary Actions", "Sustained Allegations and Discipline"),
+        descriptions=("Discipline imposed on {agency} officers after sustained allegations of misconduct.",),
+        columns=("Case Number", "Date Imposed", "Allegation", "Discipline", "Officer Rank"),
+        tags=("police", "discipline", "misconduct"),
+        frequencies=("quarterly", "annually"),
+        spatial=False,
+        rows=(50, 3_000),
+    ),
+    Kind(
+        key="assaults_on_officers",
+        categories=("assaults_on_officers",),
+        titles=("Officers Assaulted", "PDI Assaults on Officers", "Assaults on Officers", "LEOKA - Officers Assaulted"),
+        yearly_titles=("Assaults on Officers {year}",),
+        descriptions=(
+            "Incidents in which {agency} officers were assaulted in the line of duty, with the type "
+            "of assault, weapon and injuries (LEOKA). " + _PDI,
+        ),
+        columns=(
+            "Incident Number", "Incident Date", "Assault Type", "Weapon Type", "Officer Injured Flag",
+            "Officer Assignment", "Call Type", *_PLACE,
+        ),
+        tags=("police", "assaults on officers", "leoka", "pdi"),
+        frequencies=("monthly", "quarterly", "annually"),
+        rows=(100, 6_000),
+    ),
+    # --- calls, incidents ---------------------------------------------------------------------
+    Kind(
+        key="calls_for_service",
+        categories=("calls_for_service",),
+        titles=(
+            "Calls for Service",
+            "Police Calls for Service",
+            "{abbr} Calls for Service",
+            "911 Calls",
+            "Dispatched Calls for Service",
+            "CAD Incidents",
+            "{agency} 911 Incident Response",
+        ),
+        yearly_titles=("Police Calls for Service {year}", "Calls for Service {year}", "{year} CAD Calls"),
+        descriptions=(
+            "Police responses to 911 and non-emergency calls, and officer-initiated activity, from the "
+            "computer-aided dispatch (CAD) system. Calls are added after the incident is closed.",
+            "All calls for police service received by {city} emergency communications since {since}, "
+            "with priority, call type, dispatch and arrival times.",
+        ),
+        columns=(
+            "Call Number", "Call Type", "Priority", "Call Received", "Dispatch Time:calendar_date",
+            "Arrival Time:calendar_date", "Response Time", "Disposition Code", "Event Clearance Description",
+            "Initial Type Description", *_PLACE,
+        ),
+        tags=("police", "911", "calls for service", "cad", "dispatch"),
+        frequencies=("daily", "daily", "weekly", "monthly"),
+        rows=(50_000, 3_000_000),
+    ),
+    Kind(
+        key="response_times",
+        categories=("calls_for_service",),
+        titles=("Police Response Times", "911 Response Times", "Priority 1 Response Times"),
+        descriptions=("Average time from call received to first officer on scene, by priority and district.",),
+        columns=("Month", "Priority", "District", "Number of Calls", "Average Response Minutes"),
+        tags=("police", "response time", "911"),
+        frequencies=("monthly", "quarterly"),
+        spatial=False,
+        rows=(100, 3_000),
+    ),
+    Kind(
+        key="crime_incidents",
+        categories=("crime_incidents",),
+        titles=(
+            "Crime Incidents (NIBRS)",
+            "Police Incident Reports",
+            "Reported Crimes",
+            "{abbr} Crime Data",
+            "Part 1 Crimes",
+            "NIBRS Offenses",
+            "Crime Reports",
+            "Police Incidents",
+        ),
+        yearly_titles=("Crime Incidents {year}", "Crime Data {year}", "{year} Police Incidents"),
+        descriptions=(
+            "Crime incidents reported to the {agency}, coded to NIBRS offense groups. Addresses are "
+            "rounded to the hundred block to protect victims' privacy.",
+            "Offense reports from the records management system (RMS) of the {agency} since {since}.",
+        ),
+        columns=(
+            "Report Number", "Occurred Date", "Reported Date", "Offense Code", "Offense Description",
+            "NIBRS Code", "Crime Category", "Premise Type", "Hundred Block Location", *_PLACE,
+        ),
+        tags=("police", "crime", "nibrs", "incidents"),
+        frequencies=("daily", "daily", "weekly", "monthly"),
+        rows=(20_000, 2_000_000),
+    ),
+    Kind(
+        key="vehicle_pursuits",
+        categories=("vehicle_pursuits",),
+        titles=("Vehicle Pursuits", "Police Pursuits", "{abbr} Vehicle Pursuits"),
+        yearly_titles=("Police Pursuits {year}",),
+        descriptions=(
+            "Pursuits in which {agency} officers attempted to stop a fleeing vehicle, with the reason, "
+            "duration and how the pursuit ended.",
+        ),
+        columns=(
+            "Pursuit ID", "Pursuit Date", "Pursuit Reason", "Pursuit Duration", "Max Speed",
+            "Termination Reason", "Crash Occurred Flag", *_PLACE,
+        ),
+        tags=("police", "pursuits"),
+        frequencies=("quarterly", "annually", "monthly"),
+        rows=(30, 2_000),
+    ),
+    Kind(
+        key="employee_demographics",
+        categories=("employee_demographics",),
+        titles=(
+            "Police Officer Demographics",
+            "{abbr} Employee Demographics",
+            "Sworn Staffing",
+            "Police Workforce Demographics",
+            "{abbr} Sworn Officers by Race and Gender",
+        ),
+        descriptions=("Race, sex, age, rank and years of service of {agency} sworn and civilian employees.",),
+        columns=("Rank", "Hire Date", "Years of Service", "Officer Race", "Officer Gender", "Age", "Assignment", "Sworn Status"),
+        tags=("police", "demographics", "staffing"),
+        frequencies=("annually", "quarterly", "irregular"),
+        spatial=False,
+        rows=(300, 12_000),
+    ),
+    Kind(
+        key="community_engagement",
+        categories=("community_engagement",),
+        titles=(
+            "Community Engagement Events",
+            "Community Police Event Calendar",
+            "Community Meetings Attended by Officers",
+            "Police Community Outreach",
+        ),
+        descriptions=("Community meetings, events and outreach attended by {agency} officers. " + _PDI,),
+        columns=("Event Name", "Event Type", "Event Date", "Attendees", "Meeting Location", *_PLACE),
+        tags=("police", "community engagement", "community policing"),
+        frequencies=("monthly", "weekly", "irregular"),
+        rows=(50, 4_000),
+    ),
+    Kind(
+        key="traffic_crashes",
+        categories=("traffic_crashes",),
+        titles=("Police Traffic Collision Reports", "Traffic Crashes Investigated by Police", "{abbr} Crash Reports"),
+        yearly_titles=("{abbr} Crash Reports {year}", "Traffic Collisions {year}"),
+        descriptions=("Traffic collisions investigated or reported by {agency} officers, with injuries and vehicles.",),
+        columns=(
+            "Crash ID", "Crash Date", "Collision Type", "Vehicles Involved", "Number of Injuries",
+            "Crash Severity", "Weather", *_PLACE,
+        ),
+        tags=("police", "crashes", "collisions", "traffic safety"),
+        frequencies=("daily", "weekly", "monthly"),
+        rows=(5_000, 300_000),
+    ),
+    Kind(
+        key="deaths_in_custody",
+        categories=("deaths_in_custody",),
+        titles=("Deaths in Custody", "In-Custody Deaths", "Arrest-Related Deaths"),
+        descriptions=("Deaths of people in the custody of the {agency} or in the course of arrest.",),
+        columns=("Case Number", "Date of Death", "Manner of Death", "Cause of Death", "Custody Status", "Age", "Race", "Sex"),
+        tags=("police", "deaths in custody"),
+        frequencies=("annually", "irregular"),
+        spatial=False,
+        rows=(5, 200),
+    ),
+    Kind(
+        key="lawsuits",
+        categories=("lawsuits",),
+        titles=("Police Lawsuits and Settlements", "Claims Against the Police Department", "Police Litigation"),
+        descriptions=("Lawsuits and claims brought against the {agency}, with settlement amounts.",),
+        columns=("Case Number", "Filed Date", "Plaintiff", "Claim Type", "Court", "Settlement Amount", "Status"),
+        tags=("police", "lawsuits", "settlements"),
+        frequencies=("annually", "quarterly"),
+        spatial=False,
+        rows=(20, 2_000),
+    ),
+    Kind(
+        key="hate_crimes",
+        categories=("hate_crimes",),
+        titles=("Hate Crimes", "Bias Incidents", "{abbr} Bias Incidents", "Bias-Motivated Crimes"),
+        yearly_titles=("Hate Crimes {year}",),
+        descriptions=("Hate crimes and bias incidents reported to the {agency}, by bias motivation.",),
+        columns=("Incident Number", "Incident Date", "Offense", "Bias Motivation", "Bias Category", *_PLACE),
+        tags=("police", "hate crimes", "bias"),
+        frequencies=("monthly", "quarterly", "annually"),
+        rows=(20, 3_000),
+    ),
+    Kind(
+        key="police_geography",
+        categories=("other_policing",),
+        titles=("Police Beats", "Police Precincts", "Police District Boundaries", "Police Stations", "Sheriff Patrol Areas"),
+        descriptions=("Boundaries and locations used by the {agency} to organise patrol.",),
+        columns=("Beat", "Precinct", "District Name", "Commander", "Shape Area", "Shape Length"),
+        tags=("police", "boundaries", "gis"),
+        frequencies=("irregular", "annually", "none"),
+        rows=(5, 300),
+    ),
+    Kind(
+        key="other_policing",
+        categories=("other_policing",),
+        titles=(
+            "Body Worn Camera Deployments",
+            "Pointing of Firearms",
+            "K9 Deployments",
+            "Police Searches",
+            "Police Overtime Hours",
+            "Towed Vehicles by Police",
+        ),
+        descriptions=("Operational data published by the {agency} to support transparency.",),
+        columns=("Record ID", "Event Date", "Category", "Unit", "Officer ID", "Count"),
+        tags=("police", "transparency"),
+        frequencies=("monthly", "quarterly", "irregular"),
+        spatial=False,
+        rows=(50, 30_000),
+    ),
+    # --- statewide data on a shared portal --------------------------------------------------------
+    Kind(
+        key="statewide_stops",
+        categories=("stops",),
+        titles=("Community Policing Act Stop Data", "Statewide Traffic and Pedestrian Stops"),
+        descriptions=("Stops by every law enforcement agency of {state}, reported to the state under its profiling law.",),
+        columns=("Agency Name", "Stop Date", "Stop Type", "Reason for Stop", "Perceived Race", "Result of Stop", "Jurisdiction"),
+        tags=("law enforcement", "stops", "statewide"),
+        frequencies=("quarterly", "monthly"),
+        spatial=False,
+        statewide=True,
+        rows=(100_000, 2_000_000),
+    ),
+    Kind(
+        key="statewide_use_of_force",
+        categories=("use_of_force",),
+        titles=("Law Enforcement Use of Force Reports", "Statewide Use of Force Data"),
+        descriptions=("Use of force incidents reported by every law enforcement agency of {state}.",),
+        columns=("Agency Name", "Incident Date", "Force Type", "Subject Injured Flag", "County"),
+        tags=("law enforcement", "use of force", "statewide"),
+        frequencies=("annually", "quarterly"),
+        spatial=False,
+        statewide=True,
+        rows=(5_000, 80_000),
+    ),
+    Kind(
+        key="statewide_crime",
+        categories=("crime_incidents",),
+        titles=("Crime in {state} - Offenses by Agency", "NIBRS Offenses by Agency"),
+        descriptions=("Offenses reported to the state UCR/NIBRS program, by agency and offense.",),
+        columns=("Agency Name", "Year", "Offense", "Offense Count", "Cleared Count"),
+        tags=("crime", "ucr", "statewide"),
+        frequencies=("annually",),
+        spatial=False,
+        statewide=True,
+        rows=(1_000, 50_000),
+    ),
+)

@@ -1,0 +1,143 @@
+"""The index contract: every backend must pass these (issue 4 adds Elasticsearch to the params)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from index.base import InvalidCursor, SearchQuery, SortOrder
+from index.documents import JurisdictionInfo, to_document
+from tests.factories import make_record
+
+JURISDICTIONS = {
+    "seattle-wa": JurisdictionInfo("seattle-wa", "Seattle", "WA", "Seattle Police Department"),
+    "austin-tx": JurisdictionInfo("austin-tx", "Austin", "TX", "Austin Police Department"),
+    "dallas-tx": JurisdictionInfo("dallas-tx", "Dallas", "TX", "Dallas Police Department"),
+}
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _corpus():
+    specs = [
+        ("s1", "Use of Force Incidents", "seattle-wa", 1, ["CSV"]),
+        ("s2", "Officer Involved Shootings", "seattle-wa", 2, ["CSV", "JSON"]),
+        ("s3", "Terry Stops", "seattle-wa", 3, ["CSV"]),
+        ("a1", "Response to Resistance 2019", "austin-tx", 4, ["CSV"]),
+        ("a2", "Use of Force 2020", "austin-tx", 5, ["XLSX"]),
+        ("a3", "Police Calls for Service", "austin-tx", 6, ["CSV"]),
+        ("d1", "Dallas Police Use of Force", "dallas-tx", 7, ["CSV"]),
+        ("d2", "Arrests", "dallas-tx", 8, ["JSON"]),
+    ]
+    records = []
+    for rid, title, jur, days, formats in specs:
+        src = {"seattle-wa": "socrata:data.seattle.gov", "austin-tx": "socrata:data.austintexas.gov", "dallas-tx": "socrata:www.dallasopendata.com"}[jur]
+        records.append(make_record(rid, title, jurisdiction=jur, source=src, modified=T0 + timedelta(days=days), formats=formats))
+    return records
+
+
+@pytest.fixture(params=["sqlite-fts5"])
+def index(request, embedded_index):
+    idx = embedded_index
+    records = _corpus()
+    report = idx.upsert(to_document(r, JURISDICTIONS) for r in records)
+    assert report.indexed == len(records) and not report.failed
+    idx.records = {r.pdi.source.remote_id: r for r in records}
+    return idx
+
+
+def _ids(page, index):
+    by_id = {r.id: k for k, r in index.records.items()}
+    return [by_id[h.id] for h in page.hits]
+
+
+def test_text_search_ranks_title_matches(index):
+    page = index.search(SearchQuery(q="use of force"))
+    assert set(_ids(page, index)) >= {"s1", "a2", "d1"}
+    assert page.total == len(page.hits)
+    assert "s2" not in _ids(page, index)
+
+
+def test_stemming_and_case(index):
+    assert "s2" in _ids(index.search(SearchQuery(q="SHOOTING")), index)
+
+
+def test_operator_syntax_in_queries_is_plain_text(index):
+    for q in ['"unbalanced', "force AND OR NOT", "NEAR(force", "force*", "-force", "a:b", "()"]:
+        index.search(SearchQuery(q=q))  # must not raise
+
+
+def test_filters_and_their_facet_counts(index):
+    page = index.search(SearchQuery(filters={"state": ["TX"]}, size=100))
+    assert set(_ids(page, index)) == {"a1", "a2", "a3", "d1", "d2"}
+    counts = {f.value: f.count for f in page.facets["jurisdiction"]}
+    assert counts == {"austin-tx": 3, "dallas-tx": 2}
+    page = index.search(SearchQuery(q="force", filters={"jurisdiction": ["austin-tx", "dallas-tx"]}))
+    assert set(_ids(page, index)) == {"a2", "d1"}
+    page = index.search(SearchQuery(filters={"category": ["use_of_force"]}, size=100))
+    assert set(_ids(page, index)) == {"s1", "a1", "a2", "d1"}
+    page = index.search(SearchQuery(filters={"format": ["JSON"]}, size=100))
+    assert set(_ids(page, index)) == {"s2", "d2"}
+    page = index.search(SearchQuery(modified_after=T0 + timedelta(days=7), size=100))
+    assert set(_ids(page, index)) == {"d1", "d2"}
+
+
+def test_facet_counts_match_filtered_totals(index):
+    page = index.search(SearchQuery(size=1))
+    for facet in ("category", "jurisdiction", "state", "format"):
+        for fv in page.facets[facet]:
+            assert index.search(SearchQuery(filters={facet: [fv.value]})).total == fv.count
+
+
+def test_sort_by_modified_newest_first(index):
+    page = index.search(SearchQuery(sort=SortOrder.MODIFIED, size=100))
+    assert _ids(page, index) == ["d2", "d1", "a3", "a2", "a1", "s3", "s2", "s1"]
+
+
+@pytest.mark.parametrize("sort", [SortOrder.MODIFIED, SortOrder.RELEVANCE])
+def test_cursor_paging_visits_each_once(index, sort):
+    q = "police" if sort is SortOrder.RELEVANCE else None
+    total = index.search(SearchQuery(q=q)).total
+    seen, cursor = [], None
+    while True:
+        page = index.search(SearchQuery(q=q, sort=sort, size=3, cursor=cursor))
+        seen += [h.id for h in page.hits]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(seen) == total == len(set(seen))
+
+
+def test_paging_is_stable_while_documents_are_added(index):
+    first = index.search(SearchQuery(sort=SortOrder.MODIFIED, size=4))
+    newer = make_record("n1", "New Arrests", jurisdiction="dallas-tx", source="socrata:www.dallasopendata.com", modified=T0 + timedelta(days=30))
+    index.upsert([to_document(newer, JURISDICTIONS)])
+    second = index.search(SearchQuery(sort=SortOrder.MODIFIED, size=100, cursor=first.next_cursor))
+    ids = [h.id for h in first.hits] + [h.id for h in second.hits]
+    assert len(ids) == len(set(ids)) == 8
+
+
+def test_upsert_replaces_and_delete_removes(index):
+    rec = index.records["s1"]
+    changed = rec.model_copy(update={"title": "Use of Force Incidents (revised)"})
+    index.upsert([to_document(changed, JURISDICTIONS)])
+    assert index.count() == 8
+    assert index.search(SearchQuery(q="revised")).total == 1
+    report = index.delete([rec.id, "no-such-id"])
+    assert report.deleted == 1
+    assert index.count() == 7
+    assert index.search(SearchQuery(q="revised")).total == 0
+
+
+def test_bad_cursor_is_rejected(index):
+    with pytest.raises(InvalidCursor):
+        index.search(SearchQuery(cursor="not-a-cursor"))
+    page = index.search(SearchQuery(sort=SortOrder.MODIFIED, size=2))
+    with pytest.raises(InvalidCursor):
+        index.search(SearchQuery(q="force", sort=SortOrder.RELEVANCE, cursor=page.next_cursor))
+
+
+def test_clear(index):
+    index.clear()
+    assert index.count() == 0
+    assert index.search(SearchQuery(q="force")).total == 0

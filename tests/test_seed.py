@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from catalog.vocabulary import Category
+from catalog_seed import SeedError, default_seed_dir, load_seed
+from tests.conftest import reference_dir
+
+
+def test_seed_has_all_53_pdi_jurisdictions(seed):
+    assert len(seed) == 53
+    reference_ids = {r["jurisdiction_id"] for r in csv.DictReader(open(reference_dir() / "pdi_jurisdictions.csv"))}
+    assert {j.id for j in seed} == reference_ids
+
+
+def test_seed_marks_the_original_21(seed):
+    originals = {j.id for j in seed if j.in_original_21}
+    assert len(originals) == 21
+    assert {"seattle-wa", "camden-county-nj", "richmond-ca", "rutland-vt"} <= originals
+    assert "denver-co" not in originals
+
+
+def test_every_jurisdiction_has_portals_or_says_why_not(seed):
+    for j in seed:
+        assert j.portals or j.no_portal_known, j.id
+    oak_creek = seed.get("oak-creek-wi")
+    assert oak_creek.portals == [] and "No portal" in oak_creek.no_portal_known
+
+
+def test_portals_come_from_the_reference_table(seed):
+    rows = list(csv.DictReader(open(reference_dir() / "pdi_jurisdictions.csv")))
+    expected = {(r["jurisdiction_id"], r["portal_url"]) for r in rows if r["portal_url"]}
+    got = {(j.id, p.url) for j in seed for p in j.portals}
+    assert got == expected
+
+
+def test_categories_are_vocabulary_ids(seed):
+    austin = seed.get("austin-tx")
+    assert Category.USE_OF_FORCE in austin.committed_categories
+    assert Category.TRAFFIC_STOPS in austin.committed_categories
+
+
+def test_sources_are_shared_between_jurisdictions_listing_one_state_portal(seed):
+    plans = {p.source_id: p for p in seed.sources()}
+    virginia = plans["ckan:data.virginia.gov"]
+    assert virginia.scope == "state"
+    assert set(virginia.jurisdictions) == {"bedford-va", "danville-va", "hampton-va", "newport-news-va"}
+    assert plans["socrata:data.seattle.gov"].jurisdictions == ("seattle-wa",)
+    hub = [p for p in plans.values() if p.platform == "dcat_us"]
+    assert hub and all(p.url.endswith("/api/feed/dcat-us/1.1.json") for p in hub)
+
+
+def test_sources_can_be_limited_to_jurisdictions(seed):
+    plans = seed.sources(only=["hampton-va"])
+    assert {p.source_id for p in plans} == {"socrata:data.hampton.gov", "ckan:data.virginia.gov"}
+
+
+@pytest.fixture
+def seed_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "seed"
+    shutil.copytree(default_seed_dir(), target)
+    return target
+
+
+def _edit(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data))
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (lambda d: d.__setitem__("state", "Texas"), "state", "pattern"),
+        (lambda d: d["portals"][0]["sources"][0].__setitem__("platform", "sharepoint"), "portals[0].sources[0].platform", "unknown harvester platform 'sharepoint'"),
+        (lambda d: d["portals"][0].__setitem__("platform", "geocities"), "portals[0].platform", "Input should be"),
+        (lambda d: d.__setitem__("committed_categories", ["jaywalking"]), "committed_categories[0]", "Input should be"),
+        (lambda d: d.__setitem__("mayor", "someone"), "mayor", "Extra inputs"),
+        (lambda d: d.pop("agency"), "agency", "Field required"),
+        (lambda d: d["portals"][0].__setitem__("url", "data.austintexas.gov"), "portals[0].url", "absolute http"),
+        (lambda d: d.__setitem__("id", "austin"), "id", "does not match the file name"),
+    ],
+)
+def test_bad_entry_names_file_and_field(seed_copy: Path, change, field: str, message: str):
+    path = seed_copy / "austin-tx.yaml"
+    _edit(path, change)
+    with pytest.raises(SeedError) as info:
+        load_seed(seed_copy)
+    text = str(info.value)
+    assert str(path) in text
+    assert f"field '{field}'" in text
+    assert message in text
+
+
+def test_broken_yaml_is_a_clear_error(seed_copy: Path):
+    path = seed_copy / "dallas-tx.yaml"
+    path.write_text("id: dallas-tx\nname: [unclosed\n")
+    with pytest.raises(SeedError, match="dallas-tx.yaml: not valid YAML"):
+        load_seed(seed_copy)
+
+
+def test_missing_seed_directory(tmp_path: Path):
+    with pytest.raises(SeedError, match="seed directory not found"):
+        load_seed(tmp_path / "nope")
