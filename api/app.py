@@ -16,8 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import routes
 from api.deps import AppState
 from catalog_seed import Seed
-from index.base import IndexUnavailable, InvalidCursor
-from index.base import SearchIndex
+from index.base import IndexUnavailable, InvalidCursor, SearchIndex
 from pdi.settings import Settings
 from store import Store
 
@@ -58,7 +57,9 @@ def create_app(settings: Settings, store: Store, index: SearchIndex, seed: Seed)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers)
+        return JSONResponse(
+            status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers
+        )
 
     @app.exception_handler(InvalidCursor)
     async def _cursor(_: Request, exc: InvalidCursor) -> JSONResponse:

@@ -160,7 +160,6 @@ def classify(
     d = _norm(description)
     k = _norm(" | ".join([*keywords, *themes]))
     cols = {_norm_column(c) for c in columns if c}
-    everything = " ".join((t, k, d))
 
     police_words = _find(POLICE_CONTEXT, " ".join((t, k)))
     police_in_description = _find(POLICE_CONTEXT, d)
@@ -206,7 +205,9 @@ def classify(
     # A generic "crime" match is weak when a more specific category was found from the title.
     if Category.CRIME_INCIDENTS in kept and len(kept) > 1:
         specific_title = any(
-            e.startswith("title") for c, evs in evidence.items() if c in kept and c is not Category.CRIME_INCIDENTS
+            e.startswith("title")
+            for c, evs in evidence.items()
+            if c in kept and c is not Category.CRIME_INCIDENTS
             for e in evs
         )
         crime_title = any(e.startswith("title") for e in evidence[Category.CRIME_INCIDENTS])

@@ -32,12 +32,12 @@ def _registry_and_schemas() -> tuple[Registry, dict[str, Any], dict[str, Any]]:
     resources_: list[tuple[str, Resource]] = []
     for definition in dataset.get("definitions", {}).values():
         if "id" in definition:
-            resources_.append((definition["id"].rstrip("#"), Resource(definition, DRAFT4)))
+            resources_.append((definition["id"].rstrip("#"), DRAFT4.create_resource(definition)))
     dataset_id = dataset.get("id", "https://resources.data.gov/schemas/dcat-us/v1.1/schema/dataset.json#")
-    resources_.append((dataset_id.rstrip("#"), Resource(dataset, DRAFT4)))
+    resources_.append((dataset_id.rstrip("#"), DRAFT4.create_resource(dataset)))
     # catalog.json refers to the dataset schema by a relative name
     base = dataset_id.rsplit("/", 1)[0]
-    resources_.append((f"{base}/dataset-non-federal.json", Resource(dataset, DRAFT4)))
+    resources_.append((f"{base}/dataset-non-federal.json", DRAFT4.create_resource(dataset)))
     registry: Registry = Registry().with_resources(resources_)
     return registry, dataset, catalog
 

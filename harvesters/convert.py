@@ -1,8 +1,9 @@
 """Mapping tables and the small named converters they use.
 
 A platform's mapping is a :class:`MappingTable`: rows of (target field, source path(s), converter).
-``map_record`` applies the table to one raw record and hands the values to :func:`build_record`,
-which fills the fields DCAT-US requires with honest defaults where the portal gave nothing usable.
+Each platform's ``map_record`` is :func:`map_with` its table: the table is applied to one raw record
+and :func:`build_record` fills the fields DCAT-US requires with honest defaults where the portal
+gave nothing usable.
 ``scripts/mapping_docs.py`` renders the same table objects into ``docs/mapping.md``, so the docs
 cannot drift from the code.
 
@@ -13,7 +14,8 @@ Source paths, resolved against the raw record's ``content``:
 * ``a[key=frequency].value`` — ``value`` of the first item of ``a`` whose ``key`` is ``frequency``
   (CKAN ``extras``, Socrata ``domain_metadata``);
 * ``context.<name>`` — not from the portal's JSON but from the harvest: ``remote_id``,
-  ``source_url``, ``base_url`` (scheme and host of the source URL), ``portal_url``.
+  ``source_url`` (the document read), ``url`` (the source's URL), ``base_url`` (its scheme and
+  host), ``portal_url`` (the portal's root, else ``base_url``).
 
 Several rows may name one target: they are tried in order and the first that gives a value wins.
 Converters take the resolved value(s) and return the target value, or ``None`` when the input is
@@ -41,6 +43,7 @@ from requests.utils import requote_uri
 from catalog.dcat import SCHEMA_DIR
 from catalog.ids import record_id
 from catalog.record import CatalogRecord
+from harvesters.base import MappingError, RawRecord, SourceContext
 
 # --------------------------------------------------------------------------------------------------
 # Mapping tables
@@ -188,24 +191,34 @@ REQUIRED_DEFAULTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def mapping_context(remote_id: str, source_url: str, url: str, portal_url: str | None) -> dict[str, Any]:
+def mapping_context(raw: RawRecord, source: SourceContext) -> dict[str, Any]:
     """The ``context.*`` values a table may read, from the harvest rather than the portal's JSON."""
-    parts = urlsplit(url)
-    base_url = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url
+    parts = urlsplit(source.url)
+    base_url = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else source.url
     return {
-        "remote_id": remote_id,
-        "source_url": source_url,
+        "remote_id": raw.remote_id,
+        "source_url": raw.source_url,
+        "url": source.url.rstrip("/"),
         "base_url": base_url,
-        "portal_url": portal_url or base_url,
+        "portal_url": source.portal_url or base_url,
     }
 
 
-def build_record(values: Mapping[str, Any], *, platform: str, raw: Any, source: Any) -> CatalogRecord:
-    """The catalog record from a table's ``values``, with defaults for missing required fields.
+def map_with(table: MappingTable, raw: RawRecord, source: SourceContext) -> CatalogRecord:
+    """Apply ``table`` to ``raw`` and build the record: what every platform's ``map_record`` does.
 
-    ``raw`` is a :class:`harvesters.base.RawRecord` and ``source`` a
-    :class:`harvesters.base.SourceContext` (typed loosely to keep this module free of the contract).
+    Raises :class:`MappingError` when the raw record has no remote id, the one thing no default
+    can stand in for.
     """
+    if not raw.remote_id:
+        raise MappingError(f"{table.platform} record has no remote id")
+    content = raw.content if isinstance(raw.content, Mapping) else {}
+    values = table.apply(content, mapping_context(raw, source))
+    return build_record(values, platform=table.platform, raw=raw, source=source)
+
+
+def build_record(values: Mapping[str, Any], *, platform: str, raw: RawRecord, source: SourceContext) -> CatalogRecord:
+    """The catalog record from a table's ``values``, with defaults for missing required fields."""
     remote_id = raw.remote_id
     portal = source.portal_url or source.url
     publisher = values.get("publisher.name") or (urlsplit(portal).netloc or portal or source.source_id)
@@ -470,7 +483,7 @@ def parse_datetime(value: Any) -> datetime | None:
 
 
 def iso_datetime(value: Any) -> str | None:
-    """A date/time (see :func:`parse_datetime`) written as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    """A date/time (any form ``parse_datetime`` reads) written as ``YYYY-MM-DDTHH:MM:SSZ``."""
     parsed = parse_datetime(value)
     return parsed.strftime("%Y-%m-%dT%H:%M:%SZ") if parsed is not None else None
 
@@ -518,9 +531,7 @@ _NO_PERIOD = re.compile(
     r"\b(never|not (?:be )?updated|no longer (?:being )?updated|static|historical|one[- ]time|"
     r"none|n/a|discontinued|archived?)\b"
 )
-_EVERY_N = re.compile(
-    r"\b(?:every\s+)?(\d+(?:\.\d+)?)\s*[- ]?\s*(minute|min|hour|hr|day|week|month|year)s?\b"
-)
+_EVERY_N = re.compile(r"\b(?:every\s+)?(\d+(?:\.\d+)?)\s*[- ]?\s*(minute|min|hour|hr|day|week|month|year)s?\b")
 _EVERY_ONE = re.compile(r"\bevery\s+(minute|hour|day|week|month|year)\b")
 _UNIT = {
     "minute": "PT{}M",
@@ -532,8 +543,9 @@ _UNIT = {
     "month": "P{}M",
     "year": "P{}Y",
 }
-# Specific words before the words they contain ("bi-weekly" before "weekly").
-_PERIOD_WORDS: tuple[tuple[str, str], ...] = (
+# Free-text frequencies, specific words before the words they contain ("bi-weekly" before
+# "weekly"). Rendered into docs/mapping.md.
+PERIOD_WORDS: tuple[tuple[str, str], ...] = (
     ("semi-annually", "R/P6M"),
     ("semi-annual", "R/P6M"),
     ("semiannually", "R/P6M"),
@@ -586,7 +598,7 @@ _PERIOD_WORDS: tuple[tuple[str, str], ...] = (
     ("varies", "irregular"),
     ("sporadically", "irregular"),
 )
-_PERIOD_WORD_PATTERNS = tuple((re.compile(rf"\b{re.escape(w)}\b"), iso) for w, iso in _PERIOD_WORDS)
+_PERIOD_WORD_PATTERNS = tuple((re.compile(rf"\b{re.escape(w)}\b"), iso) for w, iso in PERIOD_WORDS)
 
 
 def periodicity(value: Any) -> str | None:
@@ -697,7 +709,8 @@ def media_type(value: Any) -> str | None:
     return bare if ok else None
 
 
-_FORMAT_MEDIA_TYPES = {
+#: format names and file extensions → media types (rendered into docs/mapping.md)
+FORMAT_MEDIA_TYPES = {
     "csv": "text/csv",
     "tsv": "text/tab-separated-values",
     "txt": "text/plain",
@@ -734,7 +747,7 @@ def media_type_for_format(value: Any) -> str | None:
         return None
     if "/" in raw:
         return media_type(raw)
-    return _FORMAT_MEDIA_TYPES.get(raw.lower().lstrip("."))
+    return FORMAT_MEDIA_TYPES.get(raw.lower().lstrip("."))
 
 
 def media_type_for_url(value: Any) -> str | None:
@@ -746,7 +759,7 @@ def media_type_for_url(value: Any) -> str | None:
     name = path.rsplit("/", 1)[-1]
     if "." not in name:
         return None
-    return _FORMAT_MEDIA_TYPES.get(name.rsplit(".", 1)[-1].lower())
+    return FORMAT_MEDIA_TYPES.get(name.rsplit(".", 1)[-1].lower())
 
 
 def distribution(

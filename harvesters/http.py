@@ -190,7 +190,7 @@ class PoliteAdapter(HTTPAdapter):
         except Exception as exc:  # urllib3 ProtocolError / IncompleteRead on a truncated body
             raise FetchError(f"body could not be read whole: {exc}", url, response.status_code) from exc
         response._content = b"".join(chunks)
-        response._content_consumed = True
+        response._content_consumed = True  # type: ignore[attr-defined]
         self.stats.bytes[host] += size
 
 

@@ -38,9 +38,7 @@ def get(name: str) -> Harvester:
     try:
         return _REGISTRY[name]()
     except KeyError:
-        raise UnknownPlatformError(
-            f"unknown platform '{name}' (known: {', '.join(sorted(_REGISTRY))})"
-        ) from None
+        raise UnknownPlatformError(f"unknown platform '{name}' (known: {', '.join(sorted(_REGISTRY))})") from None
 
 
 def all_harvesters() -> list[Harvester]:

@@ -20,9 +20,9 @@ from sodapy import Socrata
 
 from catalog.record import CatalogRecord
 from harvesters import convert as c
-from harvesters.base import GatherError, GatherStats, Harvester, MappingError, RawRecord, SourceContext
-from harvesters.http import FetchError, HttpClient
 from harvesters._paging import PageGuard
+from harvesters.base import GatherError, GatherStats, Harvester, RawRecord, SourceContext
+from harvesters.http import FetchError, HttpClient
 from harvesters.registry import register
 
 PAGE_SIZE = 100
@@ -152,7 +152,6 @@ MAPPING = c.MappingTable(
         c.rule("modified", "view.viewLastModified", c.iso_datetime, "epoch seconds"),
         c.rule("modified", "catalog.resource.data_updated_at", c.iso_datetime),
         c.rule("modified", "catalog.resource.updatedAt", c.iso_datetime),
-        c.rule("issued", "view.publicationDate", c.iso_datetime, "epoch seconds"),
         c.rule("issued", "view.createdAt", c.iso_datetime, "epoch seconds"),
         c.rule("issued", "catalog.resource.createdAt", c.iso_datetime),
         c.rule("publisher.name", "view.attribution", c.text),
@@ -191,6 +190,8 @@ MAPPING = c.MappingTable(
         c.rule("pdi.freshness.last_metadata_update", "catalog.resource.updatedAt", c.parse_datetime),
     ),
     notes=(
+        "`issued` is the creation time, as the listing gives it; the views `publicationDate` moves "
+        "each time the dataset is republished.",
         "The listing's old `updatedAt` does not say whether data or metadata changed, so it feeds "
         "`modified` and `last_metadata_update` but never `last_data_update`.",
         "Duplicate listing entries (the same id more than once, as in the recorded Cetera sample) "
@@ -336,11 +337,7 @@ class SocrataHarvester(Harvester):
     @staticmethod
     def map_record(raw: RawRecord, source: SourceContext) -> CatalogRecord:
         """Map a Cetera entry and/or views document through :data:`MAPPING` (pure)."""
-        if not raw.remote_id:
-            raise MappingError("Socrata record has no dataset id")
-        context = c.mapping_context(raw.remote_id, raw.source_url, source.url, source.portal_url)
-        values = MAPPING.apply(raw.content, context)
-        return c.build_record(values, platform=SocrataHarvester.platform, raw=raw, source=source)
+        return c.map_with(MAPPING, raw, source)
 
     @staticmethod
     def recognizes(document: Any) -> bool:

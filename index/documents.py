@@ -59,7 +59,9 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
     pdi = record.pdi
     infos = [jurisdictions[j] for j in pdi.jurisdictions if j in jurisdictions]
     states = sorted({i.state for i in infos})
-    platform = (pdi.source.portal_platform.value if pdi.source.portal_platform else None) or pdi.source.platform
+    platform = (
+        pdi.source.portal_platform.value if pdi.source.portal_platform else None
+    ) or pdi.source.platform
     modified = _modified(record)
     if modified is not None and modified.tzinfo is None:
         from datetime import UTC
@@ -72,9 +74,7 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
         "title": record.title,
         "description": description[:SUMMARY_DESCRIPTION_CHARS],
         "jurisdiction": pdi.jurisdiction,
-        "jurisdictions": [
-            {"id": i.id, "name": i.name, "state": i.state} for i in infos
-        ],
+        "jurisdictions": [{"id": i.id, "name": i.name, "state": i.state} for i in infos],
         "categories": pdi.category_ids,
         "modified": modified.isoformat() if modified else None,
         "platform": platform,

@@ -62,7 +62,9 @@ def _run_harvest(rt: Any, args: argparse.Namespace, sim: Any) -> Any:
     if only:
         unknown = [j for j in only if rt.seed.get(j) is None]
         if unknown:
-            raise SystemExit(f"pdi: unknown jurisdiction id(s): {', '.join(unknown)} (see `pdi jurisdictions`)")
+            raise SystemExit(
+                f"pdi: unknown jurisdiction id(s): {', '.join(unknown)} (see `pdi jurisdictions`)"
+            )
     plans = rt.seed.sources(only=only)
     http = HttpClient(rt.settings.http(), route=sim.route if sim is not None else None)
     done = 0
@@ -241,7 +243,9 @@ def cmd_map(args: argparse.Namespace) -> int:
             continue
         print(json.dumps(record.to_dcat(), ensure_ascii=False))
         count += 1
-    _err(f"mapped {count} record(s) from {path.name} as {platform}" + (f", {failed} failed" if failed else ""))
+    _err(
+        f"mapped {count} record(s) from {path.name} as {platform}" + (f", {failed} failed" if failed else "")
+    )
     if count == 0 and failed == 0:
         _err(f"pdi map: {path}: no datasets found in the document")
         return EXIT_USAGE
@@ -259,7 +263,11 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     finally:
         rt.close()
     result = {"indexed": indexed, "failed": failed, "seconds": round(seconds, 2)}
-    print(json.dumps(result) if args.json else f"reindexed {indexed} records ({failed} failed) in {seconds:.1f}s")
+    print(
+        json.dumps(result)
+        if args.json
+        else f"reindexed {indexed} records ({failed} failed) in {seconds:.1f}s"
+    )
     return EXIT_OK if failed == 0 else EXIT_FAILED
 
 
@@ -293,8 +301,9 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_simulator(args: argparse.Namespace) -> int:
-    from catalog_seed import load_seed
     from simulator.server import PortalSimulator
+
+    from catalog_seed import load_seed
 
     settings = _settings(args)
     sim = PortalSimulator(load_seed(settings.seed_dir), seed_number=args.seed_number, port=args.sim_port)
@@ -333,7 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     def harvest_opts(p: argparse.ArgumentParser) -> None:
         p.add_argument("--demo", action="store_true", help="harvest from the local portal simulator")
         p.add_argument(
-            "--jurisdiction", action="append", metavar="ID", help="only sources of this jurisdiction (repeatable)"
+            "--jurisdiction",
+            action="append",
+            metavar="ID",
+            help="only sources of this jurisdiction (repeatable)",
         )
         p.add_argument("--quiet", action="store_true", help="only one line per source")
 

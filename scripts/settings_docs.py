@@ -1,7 +1,7 @@
 """Render docs/settings.md from the Settings model, so the docs cannot drift from the code.
 
-    python scripts/settings_docs.py          # rewrite docs/settings.md
-    python scripts/settings_docs.py --check  # exit 1 if it is out of date
+python scripts/settings_docs.py          # rewrite docs/settings.md
+python scripts/settings_docs.py --check  # exit 1 if it is out of date
 """
 
 from __future__ import annotations

@@ -7,23 +7,30 @@ Near misses share words with police data ("calls for service", "stops", "citatio
 
 from __future__ import annotations
 
+from typing import Any
+
 from simulator.vocab import Kind
 
 _GEO = ("Address", "Latitude", "Longitude", "Location")
 
 
-def _k(key: str, department: str, domain: str, titles: tuple[str, ...], columns: tuple[str, ...], **kw: object) -> Kind:
-    descriptions = kw.pop("descriptions", None) or (
-        "Published by the {city} " + department + ". Updated as records change.",
-    )
+def _k(
+    key: str,
+    department: str,
+    domain: str,
+    titles: tuple[str, ...],
+    columns: tuple[str, ...],
+    descriptions: tuple[str, ...] = (),
+    **habits: Any,
+) -> Kind:
     return Kind(
         key=key,
         titles=titles,
-        descriptions=descriptions,  # type: ignore[arg-type]
+        descriptions=descriptions or ("Published by the {city} " + department + ". Updated as records change.",),
         columns=columns,
         department=department,
         domain_category=domain,
-        **kw,  # type: ignore[arg-type]
+        **habits,
     )
 
 

@@ -134,9 +134,7 @@ class Store:
             ).first()
             if row is not None and row.status == RecordStatus.ACTIVE and row.content_hash == digest:
                 return ChangeKind.UNCHANGED
-            record = record.model_copy(
-                update={"pdi": record.pdi.model_copy(update={"status": RecordStatus.ACTIVE})}
-            )
+            record = record.model_copy(update={"pdi": record.pdi.model_copy(update={"status": RecordStatus.ACTIVE})})
             data = _dump(record)
             raw_values = {
                 "source_id": record.pdi.source.source_id,
@@ -253,9 +251,7 @@ class Store:
             row = conn.execute(select(t.records).where(t.records.c.id == record_id)).first()
         return _stored(row) if row is not None else None
 
-    def iter_records(
-        self, *, status: RecordStatus | None = None, batch: int = 500
-    ) -> Iterator[StoredRecord]:
+    def iter_records(self, *, status: RecordStatus | None = None, batch: int = 500) -> Iterator[StoredRecord]:
         """Every record in id order, read in batches so memory stays bounded."""
         last = ""
         while True:
@@ -279,7 +275,12 @@ class Store:
 
     def history(self, record_id: str, limit: int = 100) -> list[dict[str, Any]]:
         query = (
-            select(t.record_history.c.at, t.record_history.c.change, t.record_history.c.fields, t.record_history.c.run_id)
+            select(
+                t.record_history.c.at,
+                t.record_history.c.change,
+                t.record_history.c.fields,
+                t.record_history.c.run_id,
+            )
             .where(t.record_history.c.record_id == record_id)
             .order_by(t.record_history.c.id.desc())
             .limit(limit)
@@ -287,8 +288,7 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [
-            {"at": _aware(r.at), "change": r.change, "fields": json.loads(r.fields), "run_id": r.run_id}
-            for r in rows
+            {"at": _aware(r.at), "change": r.change, "fields": json.loads(r.fields), "run_id": r.run_id} for r in rows
         ]
 
     def raw(self, record_id: str) -> dict[str, Any] | None:
@@ -317,7 +317,7 @@ class Store:
                     sources_total=sources_total,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def finish_run(self, run_id: int, status: RunStatus, counts: dict[str, int], duration_s: float) -> None:
         with self.engine.begin() as conn:
@@ -339,7 +339,7 @@ class Store:
                     status=RunStatus.RUNNING.value,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def finish_source_run(self, source_run_id: int, status: RunStatus, **values: Any) -> None:
         with self.engine.begin() as conn:
@@ -441,9 +441,7 @@ def _stored(row: Any) -> StoredRecord:
         update={"first_seen": first_seen, "last_seen": last_seen, "harvested": last_seen}
     )
     record = record.model_copy(
-        update={
-            "pdi": record.pdi.model_copy(update={"source": source, "status": RecordStatus(row.status)})
-        }
+        update={"pdi": record.pdi.model_copy(update={"source": source, "status": RecordStatus(row.status)})}
     )
     return StoredRecord(
         record=record,

@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 from catalog.classify import classify_record
 from catalog.ids import record_id
-from catalog.record import CatalogRecord, Column, ContactPoint, Distribution, Freshness, Organization, PdiExtension, SourceRef
+from catalog.record import (
+    CatalogRecord,
+    Column,
+    ContactPoint,
+    Distribution,
+    Freshness,
+    Organization,
+    PdiExtension,
+    SourceRef,
+)
 from catalog.vocabulary import PortalPlatform
 
 
@@ -30,7 +39,12 @@ def make_record(
         publisher=Organization(name="City"),
         contactPoint=ContactPoint(fn="City Open Data"),
         identifier=f"https://example.invalid/{remote_id}",
-        distribution=[Distribution(downloadURL=f"https://example.invalid/{remote_id}.{f.lower()}", mediaType="text/csv", format=f) for f in (formats or ["CSV"])],
+        distribution=[
+            Distribution(
+                downloadURL=f"https://example.invalid/{remote_id}.{f.lower()}", mediaType="text/csv", format=f
+            )
+            for f in (formats or ["CSV"])
+        ],
         pdi=PdiExtension(
             id=record_id(source, remote_id),
             jurisdiction=jurisdiction,

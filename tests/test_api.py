@@ -17,9 +17,28 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 def client(settings, store, embedded_index, seed):
     records = [
         make_record("s1", "Use of Force Incidents", jurisdiction="seattle-wa", modified=T0),
-        make_record("a1", "Use of Force 2020", jurisdiction="austin-tx", source="socrata:data.austintexas.gov", modified=T0 + timedelta(days=1)),
-        make_record("d1", "Dallas Police Use of Force", jurisdiction="dallas-tx", source="socrata:www.dallasopendata.com", modified=T0 + timedelta(days=2)),
-        make_record("d2", "Arrests", jurisdiction="dallas-tx", source="socrata:www.dallasopendata.com", modified=T0 + timedelta(days=3), description="<script>alert(1)</script> arrests by police"),
+        make_record(
+            "a1",
+            "Use of Force 2020",
+            jurisdiction="austin-tx",
+            source="socrata:data.austintexas.gov",
+            modified=T0 + timedelta(days=1),
+        ),
+        make_record(
+            "d1",
+            "Dallas Police Use of Force",
+            jurisdiction="dallas-tx",
+            source="socrata:www.dallasopendata.com",
+            modified=T0 + timedelta(days=2),
+        ),
+        make_record(
+            "d2",
+            "Arrests",
+            jurisdiction="dallas-tx",
+            source="socrata:www.dallasopendata.com",
+            modified=T0 + timedelta(days=3),
+            description="<script>alert(1)</script> arrests by police",
+        ),
     ]
     for r in records:
         store.upsert_record(r, source_url="https://x.invalid", raw_content={}, fetched_at=T0, run_id=None)
@@ -52,10 +71,18 @@ def test_search_filters_sort_and_cursor(client):
     assert body["total"] == 3
     seen = [body["results"][0]["title"]]
     while body["next_cursor"]:
-        body = client.get("/api/search", params={"state": "TX", "sort": "modified", "size": 1, "cursor": body["next_cursor"]}).json()
+        body = client.get(
+            "/api/search",
+            params={"state": "TX", "sort": "modified", "size": 1, "cursor": body["next_cursor"]},
+        ).json()
         seen += [x["title"] for x in body["results"]]
     assert seen == ["Arrests", "Dallas Police Use of Force", "Use of Force 2020"]
-    assert client.get("/api/search", params={"category": "arrests,use_of_force", "jurisdiction": "dallas-tx"}).json()["total"] == 2
+    assert (
+        client.get(
+            "/api/search", params={"category": "arrests,use_of_force", "jurisdiction": "dallas-tx"}
+        ).json()["total"]
+        == 2
+    )
     assert client.get("/api/search", params={"modified_after": "2026-01-03"}).json()["total"] == 2
     assert client.get("/api/search", params={"format": "csv"}).json()["total"] == 4
 

@@ -31,8 +31,16 @@ def _corpus():
     ]
     records = []
     for rid, title, jur, days, formats in specs:
-        src = {"seattle-wa": "socrata:data.seattle.gov", "austin-tx": "socrata:data.austintexas.gov", "dallas-tx": "socrata:www.dallasopendata.com"}[jur]
-        records.append(make_record(rid, title, jurisdiction=jur, source=src, modified=T0 + timedelta(days=days), formats=formats))
+        src = {
+            "seattle-wa": "socrata:data.seattle.gov",
+            "austin-tx": "socrata:data.austintexas.gov",
+            "dallas-tx": "socrata:www.dallasopendata.com",
+        }[jur]
+        records.append(
+            make_record(
+                rid, title, jurisdiction=jur, source=src, modified=T0 + timedelta(days=days), formats=formats
+            )
+        )
     return records
 
 
@@ -110,7 +118,13 @@ def test_cursor_paging_visits_each_once(index, sort):
 
 def test_paging_is_stable_while_documents_are_added(index):
     first = index.search(SearchQuery(sort=SortOrder.MODIFIED, size=4))
-    newer = make_record("n1", "New Arrests", jurisdiction="dallas-tx", source="socrata:www.dallasopendata.com", modified=T0 + timedelta(days=30))
+    newer = make_record(
+        "n1",
+        "New Arrests",
+        jurisdiction="dallas-tx",
+        source="socrata:www.dallasopendata.com",
+        modified=T0 + timedelta(days=30),
+    )
     index.upsert([to_document(newer, JURISDICTIONS)])
     second = index.search(SearchQuery(sort=SortOrder.MODIFIED, size=100, cursor=first.next_cursor))
     ids = [h.id for h in first.hits] + [h.id for h in second.hits]

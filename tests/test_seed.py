@@ -14,7 +14,9 @@ from tests.conftest import reference_dir
 
 def test_seed_has_all_53_pdi_jurisdictions(seed):
     assert len(seed) == 53
-    reference_ids = {r["jurisdiction_id"] for r in csv.DictReader(open(reference_dir() / "pdi_jurisdictions.csv"))}
+    reference_ids = {
+        r["jurisdiction_id"] for r in csv.DictReader(open(reference_dir() / "pdi_jurisdictions.csv"))
+    }
     assert {j.id for j in seed} == reference_ids
 
 
@@ -77,12 +79,28 @@ def _edit(path: Path, change) -> None:
     ("change", "field", "message"),
     [
         (lambda d: d.__setitem__("state", "Texas"), "state", "pattern"),
-        (lambda d: d["portals"][0]["sources"][0].__setitem__("platform", "sharepoint"), "portals[0].sources[0].platform", "unknown harvester platform 'sharepoint'"),
-        (lambda d: d["portals"][0].__setitem__("platform", "geocities"), "portals[0].platform", "Input should be"),
-        (lambda d: d.__setitem__("committed_categories", ["jaywalking"]), "committed_categories[0]", "Input should be"),
+        (
+            lambda d: d["portals"][0]["sources"][0].__setitem__("platform", "sharepoint"),
+            "portals[0].sources[0].platform",
+            "unknown harvester platform 'sharepoint'",
+        ),
+        (
+            lambda d: d["portals"][0].__setitem__("platform", "geocities"),
+            "portals[0].platform",
+            "Input should be",
+        ),
+        (
+            lambda d: d.__setitem__("committed_categories", ["jaywalking"]),
+            "committed_categories[0]",
+            "Input should be",
+        ),
         (lambda d: d.__setitem__("mayor", "someone"), "mayor", "Extra inputs"),
         (lambda d: d.pop("agency"), "agency", "Field required"),
-        (lambda d: d["portals"][0].__setitem__("url", "data.austintexas.gov"), "portals[0].url", "absolute http"),
+        (
+            lambda d: d["portals"][0].__setitem__("url", "data.austintexas.gov"),
+            "portals[0].url",
+            "absolute http",
+        ),
         (lambda d: d.__setitem__("id", "austin"), "id", "does not match the file name"),
     ],
 )

@@ -1,0 +1,92 @@
+"""detect_platform: exactly one harvester must recognize a recorded response."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from catalog.record import CatalogRecord
+from harvesters import registry
+from harvesters.base import GatherStats, Harvester, RawRecord, SourceContext
+from harvesters.detect import detect_platform
+from harvesters.http import HttpClient
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "portal-samples"
+
+# Where a sample lives is not always what reads it: Redmond's data.json was written by Socrata but
+# is a DCAT-US (POD v1.0) document, and the Hub feed is DCAT-US too.
+EXPECTED = {
+    "socrata/seattle_cetera_catalog_v1_search_results.json": "socrata",
+    "socrata/seattle_spd_911_incident_response_views_3k2p-39jp.json": "socrata",
+    "socrata/redmond_wa_socrata_data.json_pod-v1.0_2013-08-28.json": "dcat_us",
+    "ckan/demo.ckan.org_package_search_response_3-results.json": "ckan",
+    "ckan/demo.ckan.org_package_show_response.json": "ckan",
+    "ckan/catalog.data.gov_hud_package_dicts_3-datasets_datajson-harvested.json": "ckan",
+    "dcat/cftc_gov_data.json_dcat-us-1.1_datagov-harvester-fixture.json": "dcat_us",
+    "arcgis/sce_drpep_arcgis_hub_dcat-us-1.1_feed_TRUNCATED-5-datasets.json": "dcat_us",
+}
+
+
+@pytest.mark.parametrize(("relative", "platform"), sorted(EXPECTED.items()))
+def test_each_recorded_sample_is_detected(relative: str, platform: str) -> None:
+    path = SAMPLES / relative
+    if not path.exists():
+        pytest.fail(f"recorded sample {path} is missing (expected /work/shared/reference next to the repo)")
+    assert detect_platform(json.loads(path.read_text(encoding="utf-8"))) == platform
+
+
+def _envelope_variants() -> Iterator[tuple[str, Any, str]]:
+    package = {"id": "p-1", "name": "use-of-force", "resources": [], "title": "Use of force"}
+    yield "package_show envelope", {"success": True, "result": package}, "ckan"
+    yield "bare package", package, "ckan"
+    yield "package array", [package, {**package, "id": "p-2"}], "ckan"
+    yield "package_search envelope", {"success": True, "result": {"count": 1, "results": [package]}}, "ckan"
+    yield "empty Cetera page", {"results": [], "resultSetSize": 0}, "socrata"
+    yield "empty data.json", {"@type": "dcat:Catalog", "dataset": []}, "dcat_us"
+    yield "pod v1.0 array", [{"identifier": "abcd-1234", "title": "Stops"}], "dcat_us"
+
+
+@pytest.mark.parametrize(("name", "document", "platform"), list(_envelope_variants()))
+def test_small_documents_of_each_shape(name: str, document: Any, platform: str) -> None:
+    assert detect_platform(document) == platform, name
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{}, [], "text", 3, None, {"results": "nope"}, [1, 2], {"success": False, "error": {"message": "x"}}],
+)
+def test_unknown_shapes_raise_a_clear_error(document: Any) -> None:
+    with pytest.raises(ValueError, match="no harvester recognizes this document") as info:
+        detect_platform(document)
+    assert "known platforms:" in str(info.value)
+
+
+class _Greedy(Harvester):
+    platform: ClassVar[str] = "greedy"
+    title: ClassVar[str] = "recognizes everything"
+
+    def gather(self, source: SourceContext, http: HttpClient, stats: GatherStats) -> Iterator[RawRecord]:
+        yield from ()
+
+    @staticmethod
+    def map_record(raw: RawRecord, source: SourceContext) -> CatalogRecord:
+        raise NotImplementedError
+
+    @staticmethod
+    def recognizes(document: Any) -> bool:
+        return True
+
+    @staticmethod
+    def split_document(document: Any, source_url: str, fetched_at: datetime) -> Iterator[RawRecord]:
+        yield from ()
+
+
+def test_two_claimants_raise_naming_both() -> None:
+    harvesters = [*registry.all_harvesters(), _Greedy()]
+    with pytest.raises(ValueError, match="several harvesters recognize this document: dcat_us, greedy"):
+        detect_platform({"dataset": []}, harvesters)
