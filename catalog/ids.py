@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 MAX_ID_LENGTH = 120
@@ -12,6 +12,19 @@ MAX_ID_LENGTH = 120
 
 def _slug(text: str) -> str:
     return _NON_SLUG.sub("-", text.lower()).strip("-")
+
+
+def _readable_remote(remote_id: str) -> str:
+    """The telling part of a remote id that is a URL (Hub identifiers are item URLs): its ``id``-like
+    query values, else its last path segments. The hash in :func:`record_id` keeps it unique."""
+    if not remote_id.startswith(("http://", "https://")):
+        return remote_id
+    parts = urlsplit(remote_id)
+    values = [v for _, v in parse_qsl(parts.query) if v]
+    if values:
+        return "-".join(values)
+    segments = [s for s in parts.path.split("/") if s]
+    return "-".join(segments[-2:]) or parts.netloc
 
 
 def source_id(platform: str, url: str) -> str:
@@ -30,7 +43,7 @@ def record_id(source: str, remote_id: str) -> str:
     ``MAX_ID_LENGTH`` the readable part is cut.
     """
     host_part = _slug(source.split(":", 1)[-1].split("/", 1)[0]) or "source"
-    remote_slug = _slug(remote_id) or "dataset"
+    remote_slug = _slug(_readable_remote(remote_id)) or "dataset"
     digest = hashlib.sha1(f"{source}\x00{remote_id}".encode(), usedforsecurity=False).hexdigest()[:8]
     readable = f"{host_part}--{remote_slug}"[: MAX_ID_LENGTH - 9].rstrip("-")
     return f"{readable}-{digest}"

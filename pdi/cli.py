@@ -62,9 +62,7 @@ def _run_harvest(rt: Any, args: argparse.Namespace, sim: Any) -> Any:
     if only:
         unknown = [j for j in only if rt.seed.get(j) is None]
         if unknown:
-            raise SystemExit(
-                f"pdi: unknown jurisdiction id(s): {', '.join(unknown)} (see `pdi jurisdictions`)"
-            )
+            raise SystemExit(f"pdi: unknown jurisdiction id(s): {', '.join(unknown)} (see `pdi jurisdictions`)")
     plans = rt.seed.sources(only=only)
     http = HttpClient(rt.settings.http(), route=sim.route if sim is not None else None)
     done = 0
@@ -178,9 +176,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             values = getattr(args, name)
             if values:
                 filters[name] = values
-        page = rt.index.search(
-            SearchQuery(q=args.query, filters=filters, sort=SortOrder(args.sort), size=args.size)
-        )
+        page = rt.index.search(SearchQuery(q=args.query, filters=filters, sort=SortOrder(args.sort), size=args.size))
     finally:
         rt.close()
     if args.json:
@@ -243,9 +239,7 @@ def cmd_map(args: argparse.Namespace) -> int:
             continue
         print(json.dumps(record.to_dcat(), ensure_ascii=False))
         count += 1
-    _err(
-        f"mapped {count} record(s) from {path.name} as {platform}" + (f", {failed} failed" if failed else "")
-    )
+    _err(f"mapped {count} record(s) from {path.name} as {platform}" + (f", {failed} failed" if failed else ""))
     if count == 0 and failed == 0:
         _err(f"pdi map: {path}: no datasets found in the document")
         return EXIT_USAGE
@@ -263,11 +257,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     finally:
         rt.close()
     result = {"indexed": indexed, "failed": failed, "seconds": round(seconds, 2)}
-    print(
-        json.dumps(result)
-        if args.json
-        else f"reindexed {indexed} records ({failed} failed) in {seconds:.1f}s"
-    )
+    print(json.dumps(result) if args.json else f"reindexed {indexed} records ({failed} failed) in {seconds:.1f}s")
     return EXIT_OK if failed == 0 else EXIT_FAILED
 
 

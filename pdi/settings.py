@@ -41,9 +41,7 @@ class Settings(BaseSettings):
     index_url: str | None = Field(
         None, description="search index; default the embedded SQLite FTS5 index at <data_dir>/index.sqlite"
     )
-    seed_dir: Path | None = Field(
-        None, description="catalog seed directory; default the bundled catalog_seed"
-    )
+    seed_dir: Path | None = Field(None, description="catalog seed directory; default the bundled catalog_seed")
     admin_key: SecretStr = Field(SecretStr(""), description="key for admin endpoints; required in production")
     host: str = Field("127.0.0.1", description="address the API binds to")
     port: int = Field(8000, ge=0, le=65535, description="port the API listens on")
@@ -57,9 +55,7 @@ class Settings(BaseSettings):
     http_max_retries: int = Field(3, ge=0, le=10, description="retries on timeouts, 429 and 5xx")
     http_max_body_mb: float = Field(64.0, gt=0, le=4096, description="largest portal response accepted")
     http_per_host_concurrency: int = Field(2, ge=1, le=32, description="requests in flight per portal host")
-    http_per_host_min_delay_s: float = Field(
-        0.0, ge=0, le=60, description="minimum gap between requests to a host"
-    )
+    http_per_host_min_delay_s: float = Field(0.0, ge=0, le=60, description="minimum gap between requests to a host")
     http_user_agent: str = Field(DEFAULT_USER_AGENT, min_length=8, description="User-Agent sent to portals")
 
     @model_validator(mode="after")

@@ -24,8 +24,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def announce(url: str) -> None:
         print(url, flush=True)
-        print(f"portal simulator serving at {url} (seed number {args.seed_number}); Ctrl-C to stop",
-              file=sys.stderr, flush=True)
+        print(
+            f"portal simulator serving at {url} (seed number {args.seed_number}); Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
 
     serve_forever(
         seed_number=args.seed_number,

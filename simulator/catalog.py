@@ -12,6 +12,7 @@ import random
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from catalog.vocabulary import Category
 from simulator.dataset import FREQUENCIES, SimColumn, SimDataset, slugify
@@ -21,7 +22,8 @@ from simulator.vocab import Kind, agency_abbreviation, city_kinds, column, kinds
 
 POLICE_SHARE = (0.17, 0.28)  # of each portal's datasets; the tests allow 15-30 %
 _SUFFIXES = (" (Archived)", " - Historical", " by District", " Summary", " - Open Data", " (Legacy)")
-_SOCRATA_ASSETS = (("dataset", 85), ("filter", 5), ("chart", 3), ("map", 3), ("href", 2), ("file", 2))
+# Socrata catalogs mix derived views and links with datasets; Cetera's only=dataset leaves them out
+_SOCRATA_ASSETS = (("dataset", 90), ("filter", 3), ("chart", 2), ("map", 2), ("href", 2), ("file", 1))
 _EXTRA_SENTENCES = (
     "Data is subject to change as records are reviewed and corrected.",
     "Addresses are generalised to the block level.",
@@ -66,8 +68,7 @@ class IdMaker:
             else:
                 item = f"{self.rng.getrandbits(128):032x}"
                 layer = self.rng.choice((0, 0, 0, 0, 1, 2))
-                rid = f"{item}_{layer}"
-                ident = f"https://www.arcgis.com/home/item.html?id={item}&sublayer={layer}"
+                rid = ident = f"https://www.arcgis.com/home/item.html?id={item}&sublayer={layer}"
             if rid not in self.taken:
                 self.taken.add(rid)
                 return rid, ident
@@ -82,9 +83,7 @@ class IdMaker:
         return slug
 
 
-def generate_portal(
-    spec: PortalSpec, seed_number: int, now: datetime, size_range: tuple[int, int]
-) -> list[SimDataset]:
+def generate_portal(spec: PortalSpec, seed_number: int, now: datetime, size_range: tuple[int, int]) -> list[SimDataset]:
     """The portal's whole catalog as it stands at ``now``, in creation (position) order."""
     rng = random.Random(f"{seed_number}:{spec.host}")
     total = rng.randint(*size_range)
@@ -99,6 +98,7 @@ def generate_portal(
     return [replace(d, position=i) for i, d in enumerate(datasets)]
 
 
+@lru_cache(maxsize=4096)
 def fill(template: str, spec: PortalSpec, j: JurisdictionInfo | None, year: int | None = None) -> str:
     """A title or description template with the jurisdiction's names filled in."""
     first = j or spec.jurisdictions[0]
@@ -113,9 +113,7 @@ def fill(template: str, spec: PortalSpec, j: JurisdictionInfo | None, year: int 
     )
 
 
-def _police_drafts(
-    rng: random.Random, spec: PortalSpec, n: int, year: int, used: set[str]
-) -> list[_Draft]:
+def _police_drafts(rng: random.Random, spec: PortalSpec, n: int, year: int, used: set[str]) -> list[_Draft]:
     out: list[_Draft] = []
     for j in spec.jurisdictions:  # every committed category first, so it is there to be found
         for category in j.committed:
@@ -181,9 +179,7 @@ def _agency_title(title: str, template: str, spec: PortalSpec, kind: Kind, j: Ju
     return title
 
 
-def _unique_title(
-    rng: random.Random, kind: Kind, spec: PortalSpec, j: JurisdictionInfo | None, used: set[str]
-) -> str:
+def _unique_title(rng: random.Random, kind: Kind, spec: PortalSpec, j: JurisdictionInfo | None, used: set[str]) -> str:
     templates = list(kind.titles or tuple(t.replace("{year}", "").strip() for t in kind.yearly_titles))
     rng.shuffle(templates)
     candidates = [_agency_title(fill(t, spec, j), t, spec, kind, j) for t in templates]
@@ -295,7 +291,8 @@ def _description(rng: random.Random, spec: PortalSpec, draft: _Draft, frequency:
         return " ".join(sentences)
     body = "".join(f"<p>{s}</p>" for s in sentences)
     if rng.random() < 0.35:
-        body += f'<p>More information: <a href="https://www.{spec.host}/about" target="_blank">the open data program</a>.</p>'
+        link = f'<a href="https://www.{spec.host}/about" target="_blank">the open data program</a>'
+        body += f"<p>More information: {link}.</p>"
     if rng.random() < 0.3:
         body = body.replace(". ", ".&nbsp; ", 1) + "<p><br />&nbsp;</p>"
     return body
@@ -319,7 +316,7 @@ def _columns(rng: random.Random, kind: Kind, draft: _Draft) -> list[SimColumn]:
     for col in cols:
         roll = rng.random()
         desc = col.name if roll < 0.4 else (f"{col.name} as recorded in the source system." if roll < 0.6 else "")
-        out.append(replace(col, description=desc))
+        out.append(SimColumn(col.name, col.field_name, col.datatype, desc))
     return out
 
 
@@ -334,9 +331,7 @@ def _plant_hostile_text(rng: random.Random, datasets: list[SimDataset]) -> list[
     )
     if rng.random() < 0.5:
         second = datasets[picks[1]]
-        datasets[picks[1]] = replace(
-            second, title=f"{second.title} {_HOSTILE[1]}", extra={"hostile": "title"}
-        )
+        datasets[picks[1]] = replace(second, title=f"{second.title} {_HOSTILE[1]}", extra={"hostile": "title"})
     return datasets
 
 

@@ -8,6 +8,7 @@ classifier is measured against.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -56,8 +57,8 @@ class SimDataset:
 
     host: str
     platform: str
-    remote_id: str  # Socrata 4x4, CKAN package uuid, Hub dataset id (<item>_<layer>)
-    identifier: str  # what the platform serves as the dataset's identifier
+    remote_id: str  # the key a harvester uses: Socrata 4x4, CKAN package uuid, Hub DCAT identifier URL
+    identifier: str  # what the platform serves as the dataset's identifier (== remote_id)
     slug: str  # CKAN name, Hub slug
     title: str
     description: str
@@ -102,12 +103,12 @@ class SimDataset:
         return max(self.metadata_updated_at, self.data_updated_at)
 
 
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
 def snake(text: str) -> str:
     """``Subject Perceived Race`` -> ``subject_perceived_race``."""
-    out = []
-    for ch in text.lower():
-        out.append(ch if ch.isalnum() else "_")
-    return "_".join(part for part in "".join(out).split("_") if part)
+    return _NON_WORD.sub("_", text.lower()).strip("_")
 
 
 def slugify(text: str) -> str:

@@ -12,10 +12,12 @@ import hashlib
 import json
 import re
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -33,6 +35,9 @@ from simulator.world import SimWorld
 
 _HOST_HEADER = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 _MAX_BODY = 1024 * 1024
+_ERROR_PAGE = (
+    b"<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>"
+)
 
 
 class _Server(ThreadingHTTPServer):
@@ -40,12 +45,40 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     simulator: PortalSimulator
 
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def close_open_connections(self) -> None:
+        """Drop kept-alive client connections, so a stopped simulator answers nothing more."""
+        with self.connections_lock:
+            connections = list(self.open_connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "PDIPortalSimulator/1.0"
     timeout = 120  # an idle keep-alive connection is dropped after this
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.open_connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
 
     def do_GET(self) -> None:
         self._serve()
@@ -64,6 +97,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         return
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # the Date header follows the simulated clock, never the wall clock
+        return formatdate(self.server.simulator.now.timestamp(), usegmt=True)
 
 
 class PortalSimulator:
@@ -125,6 +162,7 @@ class PortalSimulator:
         if server is not None:
             server.shutdown()
             server.server_close()
+            server.close_open_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -164,6 +202,7 @@ class PortalSimulator:
         return [spec for h in self._world.hosts() if (spec := self._world.spec(h)) is not None]
 
     def hosts(self) -> list[str]:
+        """The host of every served portal (the first path segment of its simulated URLs)."""
         return self._world.hosts()
 
     def datasets(self, host: str) -> list[SimDataset]:
@@ -195,9 +234,7 @@ class PortalSimulator:
         """
         return self._world.update(host, remote_id, **fields)
 
-    def add_dataset(
-        self, host: str, *, title: str, categories: list[str] | tuple[str, ...] = (), **fields: Any
-    ) -> str:
+    def add_dataset(self, host: str, *, title: str, categories: list[str] | tuple[str, ...] = (), **fields: Any) -> str:
         """Publish a new dataset now; returns its remote id. ``police`` defaults to bool(categories)."""
         return self._world.add(host, title, categories, **fields)
 
@@ -210,14 +247,15 @@ class PortalSimulator:
         self._world.stop_updating(host, remote_id)
 
     # --- faults and the request log ----------------------------------------------------------------
-    def inject(
-        self, host: str, fault: str, count: int | None = None, path_contains: str | None = None
-    ) -> FaultRule:
+    def inject(self, host: str, fault: str, count: int | None = None, path_contains: str | None = None) -> FaultRule:
         """Serve ``fault`` to requests for ``host`` (``"*"``: any) whose target contains
         ``path_contains``, for ``count`` requests (None: until :meth:`clear_faults`)."""
+        if host != "*" and self._world.spec(host) is None:
+            raise ValueError(f"no simulated portal at {host!r}; known hosts: {', '.join(self.hosts())}")
         return self._faults.inject(host, fault, count, path_contains)
 
     def clear_faults(self) -> None:
+        """Disarm every injected fault."""
         self._faults.clear()
 
     @property
@@ -230,9 +268,11 @@ class PortalSimulator:
         return self._log.records(host_of(host) if host else None, path_contains)
 
     def request_count(self, host: str | None = None, path_contains: str | None = None) -> int:
+        """How many requests :meth:`requests` would list."""
         return len(self.requests(host, path_contains))
 
     def clear_request_log(self) -> None:
+        """Forget every logged request."""
         self._log.clear()
 
     # --- serving --------------------------------------------------------------------------------
@@ -247,7 +287,7 @@ class PortalSimulator:
                 self._write(h, error(400, {"error": "unknown_fault", "message": segments[2]}), None)
                 return
             segments = ["", *segments[3:]]
-        if len(segments) > 1 and segments[1] == "_sim":
+        if len(segments) > 1 and segments[1] in ("_sim", ""):
             self._write(h, Reply(payload=self._info(h)), None)
             return
         host = segments[1].lower() if len(segments) > 1 else ""
@@ -262,8 +302,7 @@ class PortalSimulator:
         if self.latency_ms:
             self._stopping.wait(self.latency_ms / 1000)
         if fault is Fault.SERVER_ERROR:
-            page = b"<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>"
-            reply = Reply(status=500, body=page, content_type="text/html; charset=utf-8")
+            reply = Reply(status=500, body=_ERROR_PAGE, content_type="text/html; charset=utf-8")
         elif fault is Fault.RATE_LIMITED:
             reply = error(429, {"error": True, "message": "Too many requests; slow down"})
             reply.headers["Retry-After"] = "1"

@@ -67,6 +67,7 @@ def infer_datatype(name: str) -> str:
     return "text"
 
 
+@cache
 def column(spec: str) -> SimColumn:
     """A :class:`SimColumn` from ``"Display Name"`` or ``"Display Name:type"``."""
     name, _, datatype = spec.partition(":")
@@ -74,6 +75,7 @@ def column(spec: str) -> SimColumn:
     return SimColumn(name=name, field_name=snake(name), datatype=datatype or infer_datatype(name))
 
 
+@cache
 def agency_abbreviation(agency: str) -> str:
     """``Charlotte-Mecklenburg Police Department`` -> ``CMPD``."""
     words = re.split(r"[\s\-]+", agency.replace("'s", "").replace(".", ""))

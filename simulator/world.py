@@ -15,6 +15,7 @@ from typing import Any
 from catalog.vocabulary import Category
 from simulator.catalog import IdMaker, fill, generate_portal, tick
 from simulator.dataset import FREQUENCIES, SimColumn, SimDataset
+from simulator.dates import parse_now
 from simulator.spec import PortalHabits, PortalSpec, habits_for, host_of
 from simulator.vocab import column, kinds_by_category
 
@@ -52,9 +53,7 @@ class PortalView:
 class SimWorld:
     """Every served portal, its catalog and the simulated clock."""
 
-    def __init__(
-        self, specs: list[PortalSpec], seed_number: int, size_range: tuple[int, int], now: datetime
-    ) -> None:
+    def __init__(self, specs: list[PortalSpec], seed_number: int, size_range: tuple[int, int], now: datetime) -> None:
         self.seed_number = seed_number
         self.size_range = size_range
         self.start = now
@@ -106,6 +105,9 @@ class SimWorld:
         unknown = set(changes) - {f.name for f in fields(SimDataset)}
         if unknown or _FIXED & set(changes):
             raise TypeError(f"cannot update dataset fields {sorted(unknown | (_FIXED & set(changes)))}")
+        for name in ("created_at", "metadata_updated_at", "data_updated_at"):
+            if isinstance(changes.get(name), str):
+                changes[name] = parse_now(changes[name])
         if "columns" in changes:
             changes["columns"] = [c if isinstance(c, SimColumn) else column(str(c)) for c in changes["columns"]]
         if "categories" in changes:

@@ -40,9 +40,7 @@ def make_record(
         contactPoint=ContactPoint(fn="City Open Data"),
         identifier=f"https://example.invalid/{remote_id}",
         distribution=[
-            Distribution(
-                downloadURL=f"https://example.invalid/{remote_id}.{f.lower()}", mediaType="text/csv", format=f
-            )
+            Distribution(downloadURL=f"https://example.invalid/{remote_id}.{f.lower()}", mediaType="text/csv", format=f)
             for f in (formats or ["CSV"])
         ],
         pdi=PdiExtension(

@@ -78,9 +78,9 @@ def test_search_filters_sort_and_cursor(client):
         seen += [x["title"] for x in body["results"]]
     assert seen == ["Arrests", "Dallas Police Use of Force", "Use of Force 2020"]
     assert (
-        client.get(
-            "/api/search", params={"category": "arrests,use_of_force", "jurisdiction": "dallas-tx"}
-        ).json()["total"]
+        client.get("/api/search", params={"category": "arrests,use_of_force", "jurisdiction": "dallas-tx"}).json()[
+            "total"
+        ]
         == 2
     )
     assert client.get("/api/search", params={"modified_after": "2026-01-03"}).json()["total"] == 2

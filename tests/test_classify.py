@@ -65,9 +65,7 @@ def test_columns_and_context_decide_when_the_title_is_vague():
 
 def test_confidence_in_range_and_best_first():
     result = classify("Arrests and Use of Force", description="police")
-    assert [c.confidence for c in result.categories] == sorted(
-        (c.confidence for c in result.categories), reverse=True
-    )
+    assert [c.confidence for c in result.categories] == sorted((c.confidence for c in result.categories), reverse=True)
     assert all(0 < c.confidence < 1 for c in result.categories)
 
 

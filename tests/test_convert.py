@@ -255,9 +255,7 @@ def test_date_only_datetime_ignores_durations() -> None:
 
 
 def test_latest_datetime() -> None:
-    assert c.latest_datetime([None, "2017-01-01", "2018-05-01T00:00:00", "junk"]) == datetime(
-        2018, 5, 1, tzinfo=UTC
-    )
+    assert c.latest_datetime([None, "2017-01-01", "2018-05-01T00:00:00", "junk"]) == datetime(2018, 5, 1, tzinfo=UTC)
     assert c.latest_datetime([None]) is None
 
 
@@ -403,9 +401,7 @@ def test_media_type_validates_against_the_schema() -> None:
 
 
 def test_media_type_for_url() -> None:
-    assert (
-        c.media_type_for_url("https://x.gov/api/views/abcd-1234/rows.csv?accessType=DOWNLOAD") == "text/csv"
-    )
+    assert c.media_type_for_url("https://x.gov/api/views/abcd-1234/rows.csv?accessType=DOWNLOAD") == "text/csv"
     assert c.media_type_for_url("https://x.gov/download") is None
 
 
@@ -451,9 +447,7 @@ def test_distributions_validate() -> None:
     assert dataset_errors(_minimal(distribution=dists)) == []
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [(5, 5), ("12", 12), (3.0, 3), (-1, None), (True, None), ("x", None)]
-)
+@pytest.mark.parametrize(("value", "expected"), [(5, 5), ("12", 12), (3.0, 3), (-1, None), (True, None), ("x", None)])
 def test_count(value: Any, expected: Any) -> None:
     assert c.count(value) == expected
 

@@ -90,9 +90,7 @@ class FakeHttp:
 
 
 def _source(platform: str, url: str) -> SourceContext:
-    return SourceContext(
-        source_id=f"{platform}:test", platform=platform, url=url, jurisdictions=("example-city-xx",)
-    )
+    return SourceContext(source_id=f"{platform}:test", platform=platform, url=url, jurisdictions=("example-city-xx",))
 
 
 def _gather(platform: str, url: str, handler: Handler) -> tuple[list[RawRecord], GatherStats, FakeHttp]:
@@ -102,9 +100,7 @@ def _gather(platform: str, url: str, handler: Handler) -> tuple[list[RawRecord],
     return records, stats, http
 
 
-def _gather_until_error(
-    platform: str, url: str, handler: Handler
-) -> tuple[list[RawRecord], GatherStats, GatherError]:
+def _gather_until_error(platform: str, url: str, handler: Handler) -> tuple[list[RawRecord], GatherStats, GatherError]:
     http = FakeHttp(handler)
     stats = GatherStats()
     records: list[RawRecord] = []
@@ -139,9 +135,7 @@ def _cetera(total: int, *, report_total: bool = True) -> Handler:
     def handler(url: str, params: dict[str, str]) -> tuple[int, Any]:
         assert url == f"{SOCRATA}/api/catalog/v1"
         offset, limit = int(params["offset"]), int(params["limit"])
-        body: dict[str, Any] = {
-            "results": [_cetera_result(n) for n in range(offset, min(offset + limit, total))]
-        }
+        body: dict[str, Any] = {"results": [_cetera_result(n) for n in range(offset, min(offset + limit, total))]}
         if report_total:
             body["resultSetSize"] = total
         return 200, body
@@ -273,9 +267,7 @@ def test_socrata_enrich_reads_the_views_document_with_sodapy(base: str) -> None:
     http = FakeHttp(views)
     harvester = registry.get("socrata")
     source = _source("socrata", base)
-    raw = RawRecord(
-        "3k2p-39jp", f"{base}/api/catalog/v1?offset=0", FETCHED_AT, {"catalog": _cetera_result(1)}
-    )
+    raw = RawRecord("3k2p-39jp", f"{base}/api/catalog/v1?offset=0", FETCHED_AT, {"catalog": _cetera_result(1)})
     enriched = harvester.enrich(raw, source, http)  # type: ignore[arg-type]
     assert enriched.content == {"catalog": _cetera_result(1), "view": SEATTLE_VIEW}
     assert enriched.source_url == f"{base}/api/views/3k2p-39jp.json"

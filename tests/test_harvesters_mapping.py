@@ -45,9 +45,7 @@ def _sample_ids() -> list[str]:
     if not SAMPLES.is_dir():
         return [MISSING]
     found = [
-        p.relative_to(SAMPLES).as_posix()
-        for d in ("socrata", "ckan", "dcat")
-        for p in (SAMPLES / d).glob("*.json")
+        p.relative_to(SAMPLES).as_posix() for d in ("socrata", "ckan", "dcat") for p in (SAMPLES / d).glob("*.json")
     ]
     return sorted(found) + list(EXTRA_SAMPLES)
 
@@ -111,9 +109,7 @@ def test_sample_maps_to_its_golden_records(relative: str) -> None:
 
 def test_every_golden_file_has_its_sample() -> None:
     _require_samples()
-    expected = {
-        f"{detect_platform(_load(rel))}/{Path(rel).stem}.jsonl" for rel in _sample_ids() if rel != MISSING
-    }
+    expected = {f"{detect_platform(_load(rel))}/{Path(rel).stem}.jsonl" for rel in _sample_ids() if rel != MISSING}
     present = {p.relative_to(GOLDEN).as_posix() for p in GOLDEN.glob("*/*.jsonl")}
     assert present == expected
 
@@ -172,10 +168,7 @@ def test_views_and_listing_of_one_dataset_get_the_same_id() -> None:
 
 
 def test_cftc_repeating_duration_modified() -> None:
-    records = {
-        r.identifier: r
-        for r in _records("dcat/cftc_gov_data.json_dcat-us-1.1_datagov-harvester-fixture.json")
-    }
+    records = {r.identifier: r for r in _records("dcat/cftc_gov_data.json_dcat-us-1.1_datagov-harvester-fixture.json")}
     weekly = records["cftc-dc1"]
     assert weekly.modified == "R/P1W"
     assert weekly.pdi.freshness.accrual_periodicity == "R/P1W"
@@ -218,9 +211,7 @@ def test_redmond_pod_v10_array() -> None:
     assert historic.issued == "2013-03-19"
     assert historic.license is None  # "Public Domain\nPlanning Department" is prose, not a URL
     downloads = {d.mediaType: d.downloadURL for d in historic.distribution if d.downloadURL}
-    assert (
-        downloads["text/csv"] == "https://data.redmond.gov/api/views/h54f-2ybz/rows.csv?accessType=DOWNLOAD"
-    )
+    assert downloads["text/csv"] == "https://data.redmond.gov/api/views/h54f-2ybz/rows.csv?accessType=DOWNLOAD"
     assert any(d.accessURL == "https://data.redmond.gov/resource/h54f-2ybz" for d in historic.distribution)
 
 
@@ -298,9 +289,7 @@ def test_junk_in_any_field_still_maps_to_a_valid_record(relative: str) -> None:
     depth = 3 if platform == "socrata" else 2  # Socrata content nests one level deeper
     for path in _key_paths(raw.content, depth):
         for junk in JUNK:
-            changed = RawRecord(
-                raw.remote_id, raw.source_url, raw.fetched_at, _replaced(raw.content, path, junk)
-            )
+            changed = RawRecord(raw.remote_id, raw.source_url, raw.fetched_at, _replaced(raw.content, path, junk))
             record = harvester.map_record(changed, _source(platform))
             assert record.title.strip(), (path, junk)
             assert dataset_errors(record.to_dcat()) == [], (path, junk)

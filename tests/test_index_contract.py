@@ -37,9 +37,7 @@ def _corpus():
             "dallas-tx": "socrata:www.dallasopendata.com",
         }[jur]
         records.append(
-            make_record(
-                rid, title, jurisdiction=jur, source=src, modified=T0 + timedelta(days=days), formats=formats
-            )
+            make_record(rid, title, jurisdiction=jur, source=src, modified=T0 + timedelta(days=days), formats=formats)
         )
     return records
 

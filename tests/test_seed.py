@@ -14,9 +14,7 @@ from tests.conftest import reference_dir
 
 def test_seed_has_all_53_pdi_jurisdictions(seed):
     assert len(seed) == 53
-    reference_ids = {
-        r["jurisdiction_id"] for r in csv.DictReader(open(reference_dir() / "pdi_jurisdictions.csv"))
-    }
+    reference_ids = {r["jurisdiction_id"] for r in csv.DictReader(open(reference_dir() / "pdi_jurisdictions.csv"))}
     assert {j.id for j in seed} == reference_ids
 
 

@@ -46,9 +46,7 @@ def test_production_needs_an_admin_key(monkeypatch):
 
 def test_cli_reports_bad_settings_in_one_line(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "PDI_HARVEST_WORKERS": "lots"}
-    r = subprocess.run(
-        [sys.executable, "-m", "pdi.cli", "seed"], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
+    r = subprocess.run([sys.executable, "-m", "pdi.cli", "seed"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip().startswith("pdi: invalid settings: PDI_HARVEST_WORKERS")
 

@@ -36,9 +36,7 @@ def test_withdrawn_only_after_n_complete_harvests_then_restored(store):
     _put(store, gone)
     assert store.settle_source("socrata:data.seattle.gov", {keep.id}, run_id=None, withdraw_after=2) == []
     assert store.get(gone.id).status is RecordStatus.ACTIVE
-    assert store.settle_source("socrata:data.seattle.gov", {keep.id}, run_id=None, withdraw_after=2) == [
-        gone.id
-    ]
+    assert store.settle_source("socrata:data.seattle.gov", {keep.id}, run_id=None, withdraw_after=2) == [gone.id]
     stored = store.get(gone.id)
     assert stored.status is RecordStatus.WITHDRAWN
     assert stored.record.pdi.status is RecordStatus.WITHDRAWN
@@ -72,9 +70,7 @@ def test_runs_errors_and_interrupted_runs(store):
 
     run = store.start_run("test", 1)
     sr = store.start_source_run(run, "socrata:data.seattle.gov", "socrata", "https://data.seattle.gov")
-    store.record_error(
-        run, "socrata:data.seattle.gov", Stage.GATHER, "HTTP 500", url="https://data.seattle.gov/x"
-    )
+    store.record_error(run, "socrata:data.seattle.gov", Stage.GATHER, "HTTP 500", url="https://data.seattle.gov/x")
     store.finish_source_run(sr, RunStatus.FAILED, error="HTTP 500")
     store.finish_run(run, RunStatus.FAILED, {"sources_failed": 1}, 0.5)
     assert store.runs()[0]["status"] == "failed"

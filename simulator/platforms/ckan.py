@@ -61,6 +61,7 @@ def organization(view: PortalView, name: str) -> dict[str, Any]:
         "is_organization": True,
         "approval_status": "approved",
         "state": "active",
+        "revision_id": stable_uuid(view.spec.host, "org-revision", name),
     }
 
 

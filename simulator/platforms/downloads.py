@@ -82,9 +82,7 @@ def ckan_download(req: SimRequest, view: PortalView, match: re.Match[str]) -> Re
 
 
 def _hub_find(view: PortalView, item: str, layer: str) -> SimDataset | None:
-    return view.find(f"{item}_{layer}") or next(
-        (d for d in view.datasets if item_and_layer(d)[0] == item), None
-    )
+    return view.find(f"{item}_{layer}") or next((d for d in view.datasets if item_and_layer(d)[0] == item), None)
 
 
 @route(r"/api/download/v1/items/(?P<item>[0-9a-f]{32})/(?P<fmt>csv|geojson|kml|shapefile)")
@@ -96,9 +94,7 @@ def hub_download(req: SimRequest, view: PortalView, match: re.Match[str]) -> Rep
 
 
 def _layer(view: PortalView, service: str, layer: str) -> SimDataset | None:
-    return next(
-        (d for d in view.datasets if service_name(d) == service and item_and_layer(d)[1] == layer), None
-    )
+    return next((d for d in view.datasets if service_name(d) == service and item_and_layer(d)[1] == layer), None)
 
 
 @route(r"/arcgis/rest/services/(?P<svc>[^/]+)/FeatureServer/(?P<layer>\d+)/?")

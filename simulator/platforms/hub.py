@@ -26,9 +26,15 @@ CATALOG_HEAD = {
 }
 
 
+_ITEM = re.compile(r"[?&]id=(?P<item>[0-9a-f]{32})(?:&sublayer=(?P<layer>\d+))?")
+
+
 def item_and_layer(ds: SimDataset) -> tuple[str, str]:
-    item, _, layer = ds.remote_id.partition("_")
-    return item, layer or "0"
+    """(ArcGIS item id, layer number) from the dataset's item URL identifier."""
+    match = _ITEM.search(ds.identifier)
+    if match is None:
+        return ds.remote_id, "0"
+    return match["item"], match["layer"] or "0"
 
 
 def service_name(ds: SimDataset) -> str:
@@ -105,7 +111,7 @@ def hub_dataset(req: SimRequest, view: PortalView, ds: SimDataset) -> dict[str, 
 
 
 def hub_catalog(req: SimRequest, view: PortalView) -> Reply:
-    body = dict(CATALOG_HEAD)
+    body: dict[str, Any] = dict(CATALOG_HEAD)
     body["dataset"] = [hub_dataset(req, view, ds) for ds in view.datasets]
     return Reply(payload=body, document="dcat.catalog")
 

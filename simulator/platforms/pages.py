@@ -21,12 +21,12 @@ def landing_page(req: SimRequest, view: PortalView, key: str) -> Reply | None:
         return None
     esc = html.escape
     body = (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{esc(ds.title)} | {esc(view.habits.title)} Open Data</title></head>\n<body>"
-        f"<h1>{esc(ds.title)}</h1>\n<p class=\"publisher\">{esc(ds.publisher)}</p>\n"
-        f"<div class=\"description\">{esc(ds.description)}</div>\n"
-        f"<p class=\"updated\">Data last updated {esc(ds.data_updated_at.date().isoformat())}</p>\n"
-        f"<p class=\"note\">A page of the PDI Catalog portal simulator standing in for "
+        f'<h1>{esc(ds.title)}</h1>\n<p class="publisher">{esc(ds.publisher)}</p>\n'
+        f'<div class="description">{esc(ds.description)}</div>\n'
+        f'<p class="updated">Data last updated {esc(ds.data_updated_at.date().isoformat())}</p>\n'
+        f'<p class="note">A page of the PDI Catalog portal simulator standing in for '
         f"{esc(view.spec.host)}.</p>\n</body></html>\n"
     )
     return Reply(body=body.encode("utf-8"), content_type=HTML_TYPE, document="page")
