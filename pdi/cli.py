@@ -291,9 +291,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_simulator(args: argparse.Namespace) -> int:
-    from simulator.server import PortalSimulator
-
     from catalog_seed import load_seed
+    from simulator.server import PortalSimulator
 
     settings = _settings(args)
     sim = PortalSimulator(load_seed(settings.seed_dir), seed_number=args.seed_number, port=args.sim_port)
