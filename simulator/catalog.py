@@ -120,14 +120,18 @@ def _police_drafts(rng: random.Random, spec: PortalSpec, n: int, year: int, used
             if len(out) < n:
                 out += _series(rng, _pick_kind(rng, category, statewide=False), spec, j, year, used)
     categories = [c.value for c in Category]
+    misses = 0
     while len(out) < n:
         if spec.shared and rng.random() < 0.15:
             statewide = [k for ks in kinds_by_category().values() for k in ks if k.statewide]
-            out += _series(rng, rng.choice(statewide), spec, None, year, used)
-            continue
-        j = rng.choice(spec.jurisdictions)
-        category = rng.choice(j.committed) if j.committed and rng.random() < 0.7 else rng.choice(categories)
-        out += _series(rng, _pick_kind(rng, category, statewide=False), spec, j, year, used)
+            got = _series(rng, rng.choice(statewide), spec, None, year, used, fallback=misses >= 20)
+        else:
+            j = rng.choice(spec.jurisdictions)
+            category = rng.choice(j.committed) if j.committed and rng.random() < 0.7 else rng.choice(categories)
+            kind = _pick_kind(rng, category, statewide=False)
+            got = _series(rng, kind, spec, j, year, used, fallback=misses >= 20)
+        misses = 0 if got else misses + 1
+        out += got
     return out[:n]
 
 
@@ -136,9 +140,12 @@ def _city_drafts(rng: random.Random, spec: PortalSpec, n: int, year: int, used: 
     weights = [1.0 if k.near_miss else 2.0 for k in kinds]
     owner = None if spec.shared else spec.jurisdictions[0]
     out: list[_Draft] = []
+    misses = 0
     while len(out) < n:
         kind = rng.choices(kinds, weights)[0]
-        out += _series(rng, kind, spec, owner, year, used, yearly_chance=0.25)
+        got = _series(rng, kind, spec, owner, year, used, yearly_chance=0.3, fallback=misses >= 20)
+        misses = 0 if got else misses + 1
+        out += got
     return out[:n]
 
 
@@ -155,7 +162,12 @@ def _series(
     year: int,
     used: set[str],
     yearly_chance: float = 0.3,
+    fallback: bool = True,
 ) -> list[_Draft]:
+    """One dataset, a yearly series, or a split into incident / subject / officer tables.
+
+    Empty when every title of the kind is taken and ``fallback`` (suffixed titles) is off.
+    """
     roll = rng.random()
     if kind.yearly_titles and roll < yearly_chance:
         template = rng.choice(kind.yearly_titles)
@@ -166,10 +178,12 @@ def _series(
                 used.add(title.lower())
                 drafts.append(_Draft(kind, title, j, year=y, closed=y < year))
         return drafts
-    title = _unique_title(rng, kind, spec, j, used)
+    single = _unique_title(rng, kind, spec, j, used, fallback)
+    if single is None:
+        return []
     if kind.split and roll > 0.8:
-        return [_Draft(kind, f"{title} - {part}", j, part=part) for part in ("Incidents", "Subjects", "Officers")]
-    return [_Draft(kind, title, j)]
+        return [_Draft(kind, f"{single} - {part}", j, part=part) for part in ("Incidents", "Subjects", "Officers")]
+    return [_Draft(kind, single, j)]
 
 
 def _agency_title(title: str, template: str, spec: PortalSpec, kind: Kind, j: JurisdictionInfo | None) -> str:
@@ -179,15 +193,20 @@ def _agency_title(title: str, template: str, spec: PortalSpec, kind: Kind, j: Ju
     return title
 
 
-def _unique_title(rng: random.Random, kind: Kind, spec: PortalSpec, j: JurisdictionInfo | None, used: set[str]) -> str:
+def _unique_title(
+    rng: random.Random, kind: Kind, spec: PortalSpec, j: JurisdictionInfo | None, used: set[str], fallback: bool
+) -> str | None:
     templates = list(kind.titles or tuple(t.replace("{year}", "").strip() for t in kind.yearly_titles))
     rng.shuffle(templates)
     candidates = [_agency_title(fill(t, spec, j), t, spec, kind, j) for t in templates]
-    candidates += [c + s for s in _SUFFIXES for c in candidates]
+    if fallback:  # portals do keep archived copies and district splits, but not of everything
+        candidates += [c + s for s in _SUFFIXES for c in candidates]
     for title in candidates:
         if title.lower() not in used:
             used.add(title.lower())
             return title
+    if not fallback:
+        return None
     n = 2
     while f"{candidates[0]} ({n})".lower() in used:
         n += 1
@@ -327,7 +346,7 @@ def _plant_hostile_text(rng: random.Random, datasets: list[SimDataset]) -> list[
     picks = rng.sample(range(len(datasets)), 2)
     first = datasets[picks[0]]
     datasets[picks[0]] = replace(
-        first, description=f"{first.description}\n{_HOSTILE[0]}", extra={"hostile": "description"}
+        first, description=f"{first.description}\n{_HOSTILE[0]}".lstrip(), extra={"hostile": "description"}
     )
     if rng.random() < 0.5:
         second = datasets[picks[1]]

@@ -15,13 +15,14 @@ import signal
 import socket
 import sys
 import threading
+import traceback
 from collections.abc import Callable
 from datetime import datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from catalog_seed.loader import Seed, load_seed
 from simulator.dataset import SimDataset
@@ -278,7 +279,7 @@ class PortalSimulator:
     # --- serving --------------------------------------------------------------------------------
     def _handle(self, h: _Handler) -> None:
         parts = urlsplit(h.path)
-        segments = parts.path.split("/")
+        segments = unquote(parts.path).split("/")
         forced: Fault | None = None
         if len(segments) > 3 and segments[1] == "_fault":
             try:
@@ -292,7 +293,13 @@ class PortalSimulator:
             return
         host = segments[1].lower() if len(segments) > 1 else ""
         path = "/" + "/".join(segments[2:])
-        length = int(h.headers.get("Content-Length") or 0)
+        try:
+            length = max(0, int(h.headers.get("Content-Length") or 0))
+        except ValueError:
+            length = 0
+            h.close_connection = True
+        if length > _MAX_BODY:
+            h.close_connection = True  # the unread rest would corrupt the next request on this connection
         raw = h.rfile.read(min(length, _MAX_BODY)) if length else b""
         params = parse_qs(parts.query, keep_blank_values=True)
         body = _parse_body(raw, h.headers.get("Content-Type", ""), params)
@@ -307,9 +314,13 @@ class PortalSimulator:
             reply = error(429, {"error": True, "message": "Too many requests; slow down"})
             reply.headers["Retry-After"] = "1"
         else:
-            reply = dispatch(self._world, req.first_page() if fault is Fault.PAGING_LOOP else req)
-            if fault is Fault.SCHEMA_DRIFT:
-                reply = drift(self._world, host, reply)
+            try:
+                reply = dispatch(self._world, req.first_page() if fault is Fault.PAGING_LOOP else req)
+                if fault is Fault.SCHEMA_DRIFT:
+                    reply = drift(self._world, host, reply)
+            except Exception as exc:  # noqa: BLE001 - a bug in a shape must not kill the connection
+                traceback.print_exc(file=sys.stderr)
+                reply = error(500, {"error": "simulator_bug", "message": f"{type(exc).__name__}: {exc}"})
         self._log.add(RequestRecord(h.command, host, path, parts.query, reply.status, fault.value if fault else None))
         if fault is Fault.TIMEOUT:
             self._stopping.wait(self.fault_delay_s)

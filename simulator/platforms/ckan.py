@@ -45,6 +45,7 @@ def _envelope(req: SimRequest, action: str, result: Any) -> dict[str, Any]:
 
 
 def _fail(req: SimRequest, action: str, status: int, error: dict[str, Any]) -> Reply:
+    error.setdefault("message", error["__type"])
     body = {"help": req.link(f"/api/3/action/help_show?name={action}"), "success": False, "error": error}
     return Reply(status=status, payload=body, document="ckan.error")
 
@@ -79,7 +80,8 @@ def _formats(ds: SimDataset) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def _resources(req: SimRequest, ds: SimDataset) -> list[dict[str, Any]]:
+def resources(req: SimRequest, ds: SimDataset) -> list[dict[str, Any]]:
+    """The package's resources: always a CSV, sometimes JSON, GeoJSON, XLSX, a PDF data dictionary."""
     out = []
     for position, (fmt, mimetype, ext, name) in enumerate(_formats(ds)):
         rid = stable_uuid(ds.remote_id, "resource", fmt)
@@ -131,7 +133,7 @@ def package(req: SimRequest, view: PortalView, ds: SimDataset) -> dict[str, Any]
         }
         for tag in ds.tags
     ]
-    resources = _resources(req, ds)
+    listed = resources(req, ds)
     result: dict[str, Any] = {
         "license_title": label,
         "maintainer": ds.publisher,
@@ -148,8 +150,8 @@ def package(req: SimRequest, view: PortalView, ds: SimDataset) -> dict[str, Any]
         "version": None,
         "creator_user_id": stable_uuid(view.spec.host, "user", ds.publisher),
         "type": "dataset",
-        "resources": resources,
-        "num_resources": len(resources),
+        "resources": listed,
+        "num_resources": len(listed),
         "tags": tags,
         "groups": [
             {

@@ -12,6 +12,7 @@ from typing import Any
 from simulator.dataset import FREQUENCIES, SimDataset
 from simulator.dates import day, iso_z
 from simulator.platforms import route
+from simulator.platforms.ckan import resources
 from simulator.platforms.hub import CATALOG_HEAD, hub_catalog
 from simulator.render import LICENSES
 from simulator.wire import Reply, SimRequest
@@ -32,11 +33,9 @@ def _distributions(req: SimRequest, view: PortalView, ds: SimDataset) -> list[di
             }
             for ext, media in _SOCRATA_FILES
         ]
-    from simulator.platforms.ckan import _resources  # the same resources package_show lists
-
     return [
         {"@type": "dcat:Distribution", "downloadURL": r["url"], "mediaType": r["mimetype"], "title": r["name"]}
-        for r in _resources(req, ds)
+        for r in resources(req, ds)  # the same files package_show lists
     ]
 
 
