@@ -48,18 +48,14 @@ def create_app(settings: Settings, store: Store, index: SearchIndex, seed: Seed)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()
-        ]
+        details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()]
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(p for p in first["loc"] if p not in ("query", "path", "body")) or "request"
         return JSONResponse(status_code=422, content={"error": f"{where}: {first['msg']}", "detail": details})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers
-        )
+        return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers)
 
     @app.exception_handler(InvalidCursor)
     async def _cursor(_: Request, exc: InvalidCursor) -> JSONResponse:

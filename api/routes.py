@@ -65,9 +65,7 @@ def _labels(seed: Seed) -> dict[str, dict[str, str]]:
 
 
 def _result(hit_summary: dict[str, Any], score: float | None) -> SearchResult:
-    return SearchResult(
-        **{k: v for k, v in hit_summary.items() if k in SearchResult.model_fields}, score=score
-    )
+    return SearchResult(**{k: v for k, v in hit_summary.items() if k in SearchResult.model_fields}, score=score)
 
 
 def _response(page: SearchPage, seed: Seed) -> SearchResponse:
@@ -76,10 +74,7 @@ def _response(page: SearchPage, seed: Seed) -> SearchResponse:
         total=page.total,
         results=[_result(h.summary, h.score) for h in page.hits],
         facets={
-            name: [
-                FacetCount(value=f.value, count=f.count, label=labels.get(name, {}).get(f.value))
-                for f in values
-            ]
+            name: [FacetCount(value=f.value, count=f.count, label=labels.get(name, {}).get(f.value)) for f in values]
             for name, values in page.facets.items()
             if name != "status"
         },
@@ -98,9 +93,7 @@ def search(
     index: Annotated[SearchIndex, Depends(get_index)],
     seed: Annotated[Seed, Depends(get_seed)],
     q: Annotated[str | None, Query(max_length=MAX_Q, description="words to find (all must match)")] = None,
-    jurisdiction: Annotated[
-        list[str] | None, Query(description="jurisdiction id(s), e.g. seattle-wa")
-    ] = None,
+    jurisdiction: Annotated[list[str] | None, Query(description="jurisdiction id(s), e.g. seattle-wa")] = None,
     state: Annotated[list[str] | None, Query(description="two-letter state code(s)")] = None,
     category: Annotated[list[str] | None, Query(description="PDI category id(s), e.g. use_of_force")] = None,
     platform: Annotated[list[str] | None, Query(description="portal platform(s), e.g. socrata")] = None,
@@ -112,9 +105,7 @@ def search(
         SortOrder.RELEVANCE
     ),
     size: Annotated[int, Query(ge=1, le=100, description="results per page")] = 20,
-    cursor: Annotated[
-        str | None, Query(max_length=2000, description="next_cursor of the previous page")
-    ] = None,
+    cursor: Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")] = None,
 ) -> SearchResponse:
     filters: dict[str, list[str]] = {}
     jurisdictions = _split(jurisdiction)
@@ -135,9 +126,7 @@ def search(
     known_platforms = {p.value for p in PortalPlatform} | {"dcat_us"}
     bad = [p for p in platforms if p not in known_platforms]
     if bad:
-        raise HTTPException(
-            400, f"platform: unknown {', '.join(bad)}; known: {', '.join(sorted(known_platforms))}"
-        )
+        raise HTTPException(400, f"platform: unknown {', '.join(bad)}; known: {', '.join(sorted(known_platforms))}")
     formats = [f.upper() for f in _split(format)]
     for name, values in (
         ("jurisdiction", jurisdictions),

@@ -59,9 +59,7 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
     pdi = record.pdi
     infos = [jurisdictions[j] for j in pdi.jurisdictions if j in jurisdictions]
     states = sorted({i.state for i in infos})
-    platform = (
-        pdi.source.portal_platform.value if pdi.source.portal_platform else None
-    ) or pdi.source.platform
+    platform = (pdi.source.portal_platform.value if pdi.source.portal_platform else None) or pdi.source.platform
     modified = _modified(record)
     if modified is not None and modified.tzinfo is None:
         from datetime import UTC

@@ -119,11 +119,7 @@ class SqliteFtsIndex(SearchIndex):
                         )
                         conn.executemany(
                             "INSERT INTO facets(doc, field, value) VALUES (?, ?, ?)",
-                            [
-                                (rowid, f, v)
-                                for f in FACET_FIELDS
-                                for v in dict.fromkeys(doc.facets.get(f, []))
-                            ],
+                            [(rowid, f, v) for f in FACET_FIELDS for v in dict.fromkeys(doc.facets.get(f, []))],
                         )
                     report.indexed += 1
                 except (sqlite3.Error, TypeError, ValueError) as exc:
@@ -224,10 +220,7 @@ class SqliteFtsIndex(SearchIndex):
             raise IndexUnavailable(f"embedded index query failed: {exc}") from exc
         more = len(rows) > query.size
         rows = rows[: query.size]
-        hits = [
-            SearchHit(id=r[0], score=(-r[1] if r[1] is not None else None), summary=json.loads(r[2]))
-            for r in rows
-        ]
+        hits = [SearchHit(id=r[0], score=(-r[1] if r[1] is not None else None), summary=json.loads(r[2])) for r in rows]
         next_cursor = None
         if more and rows:
             last_row = rows[-1]

@@ -271,9 +271,7 @@ class HarvestRun:
             # It was seen at the source, so it must not be withdrawn for failing to map.
             seen.add(rid)
             result.records_failed += 1
-            self._error(
-                run_id, plan, Stage.MAP, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url
-            )
+            self._error(run_id, plan, Stage.MAP, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url)
             return
         if not record.pdi.police_related:
             result.records_skipped += 1
@@ -282,9 +280,7 @@ class HarvestRun:
         try:
             enriched = harvester.enrich(raw, ctx, self.http)
         except Exception as exc:  # noqa: BLE001
-            self._error(
-                run_id, plan, Stage.ENRICH, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url
-            )
+            self._error(run_id, plan, Stage.ENRICH, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url)
             if self.store.get(record.id) is not None:
                 # Keep the richer stored version rather than flapping to a record without columns.
                 result.records_unchanged += 1
@@ -295,9 +291,7 @@ class HarvestRun:
                 record = classify_record(harvester.map_record(enriched, ctx))
                 raw = enriched
             except Exception as exc:  # noqa: BLE001
-                self._error(
-                    run_id, plan, Stage.MAP, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url
-                )
+                self._error(run_id, plan, Stage.MAP, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url)
             if not record.pdi.police_related:
                 seen.discard(record.id)
                 result.records_skipped += 1
@@ -313,9 +307,7 @@ class HarvestRun:
                 )
         except Exception as exc:  # noqa: BLE001
             result.records_failed += 1
-            self._error(
-                run_id, plan, Stage.STORE, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url
-            )
+            self._error(run_id, plan, Stage.STORE, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url)
             return
         if kind is ChangeKind.NEW:
             result.records_new += 1
@@ -333,9 +325,7 @@ class HarvestRun:
         try:
             report = self.index.upsert(to_document(r, self.jurisdictions) for r in records)
         except IndexUnavailable as exc:
-            self._error(
-                run_id, plan, Stage.INDEX, f"index unavailable, run `pdi reindex` later: {exc}", None, None
-            )
+            self._error(run_id, plan, Stage.INDEX, f"index unavailable, run `pdi reindex` later: {exc}", None, None)
             return
         for doc_id, reason in report.failed.items():
             self._error(run_id, plan, Stage.INDEX, reason, doc_id, None)
@@ -346,9 +336,7 @@ class HarvestRun:
         try:
             self.index.delete(ids)
         except IndexUnavailable as exc:
-            self._error(
-                run_id, plan, Stage.INDEX, f"index unavailable, run `pdi reindex` later: {exc}", None, None
-            )
+            self._error(run_id, plan, Stage.INDEX, f"index unavailable, run `pdi reindex` later: {exc}", None, None)
 
     def _notify(self, event: str, result: SourceResult) -> None:
         if self.progress is not None:

@@ -82,9 +82,7 @@ def _render_table(title: str, table: MappingTable) -> tuple[str, list[Callable[.
     used: list[Callable[..., Any]] = []
     for row in table.rules:
         sources = ", ".join(f"`{s}`" for s in row.sources)
-        lines.append(
-            f"| `{row.target}` | {_cell(sources)} | `{_converter_name(row.convert)}` | {_cell(row.note)} |"
-        )
+        lines.append(f"| `{row.target}` | {_cell(sources)} | `{_converter_name(row.convert)}` | {_cell(row.note)} |")
         if row.convert not in used:
             used.append(row.convert)
     if table.notes:
@@ -108,9 +106,7 @@ def render() -> str:
         parts.append(section + "\n")
         converters.extend(f for f in used if f not in converters)
     if without:
-        parts.append(
-            "## Platforms without a mapping table\n\n" + "\n".join(f"- `{name}`" for name in without) + "\n"
-        )
+        parts.append("## Platforms without a mapping table\n\n" + "\n".join(f"- `{name}`" for name in without) + "\n")
     words = "\n".join(f"| {word} | `{iso}` |" for word, iso in convert.PERIOD_WORDS)
     parts.append(
         "## Frequency words (`periodicity`)\n\n"
@@ -148,9 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(content, encoding="utf-8")
     tables = content.count("\n## `")
-    print(
-        f"wrote {args.output} ({tables} platform tables, {'unchanged' if current == content else 'updated'})"
-    )
+    print(f"wrote {args.output} ({tables} platform tables, {'unchanged' if current == content else 'updated'})")
     return 0
 
 
