@@ -76,6 +76,9 @@ POLICE_CONTEXT = (
     "racial and identity profiling",
     "racial profiling",
     "stop data",
+    "traffic citation",
+    "traffic citations",
+    "moving violations",
 )
 
 # Phrases that make a match meaningless for policing, unless police words are also present.
@@ -101,6 +104,10 @@ NOT_POLICE = (
     "food inspection",
     "noise complaint",
     "noise complaints",
+    "sheriff sale",
+    "sheriff sales",
+    "sheriffs sale",
+    "sheriffs sales",
     "animal",
     "parking citations",
     "parking tickets",
@@ -115,6 +122,9 @@ W_COLUMN = 1.0
 W_DESCRIPTION = 0.75
 MAX_COLUMN_SCORE = 3.0
 THRESHOLD = 1.5
+SECONDARY_MIN = 3.0  # without a title hit, a category needs this much other evidence beside one that has one
+# Agency abbreviations such as SPD, FLPD, CMPD, LMPD.
+_AGENCY_ABBREVIATION = re.compile(r"^[a-z]{1,5}pd$")
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,12 @@ def _norm_column(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
+def _strip(phrases: Iterable[str], text: str) -> str:
+    for phrase in phrases:
+        text = _pattern(phrase).sub(" ", text)
+    return text
+
+
 def classify(
     title: str,
     description: str = "",
@@ -161,12 +177,15 @@ def classify(
     k = _norm(" | ".join([*keywords, *themes]))
     cols = {_norm_column(c) for c in columns if c}
 
-    police_words = _find(POLICE_CONTEXT, " ".join((t, k)))
-    police_in_description = _find(POLICE_CONTEXT, d)
     vetoes = _find(NOT_POLICE, " ".join((t, k)))
+    # Police words inside a vetoed phrase ("sheriff sales") say nothing about policing.
+    tk = _strip(vetoes, " ".join((t, k)))
+    police_words = _find(POLICE_CONTEXT, tk) + [w for w in tk.split() if _AGENCY_ABBREVIATION.match(w)]
+    police_in_description = _find(POLICE_CONTEXT, _strip(vetoes, d))
 
     scores: dict[Category, float] = {}
     evidence: dict[Category, list[str]] = {}
+    title_phrase: dict[Category, str] = {}
     for cat, terms in category_vocabulary().items():
         if cat is Category.OTHER_POLICING:
             continue
@@ -178,6 +197,7 @@ def classify(
             longest = max(hits, key=lambda h: len(h.split()))
             score += W_TITLE + 0.1 * len(longest.split())
             ev.append(f"title: {longest!r}")
+            title_phrase[cat] = _norm(longest)
         hits = _find((*terms.title_terms, *terms.terms), k)
         if hits:
             score += W_KEYWORD
@@ -194,6 +214,19 @@ def classify(
             scores[cat] = score
             evidence[cat] = ev
 
+    # The same title words explained by a longer phrase belong to that phrase's category:
+    # "traffic stops" is traffic_stops, not also stops; "hate crimes" is not also crime_incidents.
+    for cat, phrase in title_phrase.items():
+        if cat in scores and any(
+            phrase != other and _pattern(phrase).search(other) for c, other in title_phrase.items() if c is not cat
+        ):
+            del scores[cat]
+
+    # When the title names a category, others need more than columns or a word in the description:
+    # a stop table's columns (reason_for_stop) do not make a RIPA dataset a traffic-stop one.
+    if any(cat in title_phrase for cat in scores):
+        scores = {c: v for c, v in scores.items() if c in title_phrase or v > SECONDARY_MIN}
+
     has_context = bool(police_words) or bool(police_in_description and not vetoes)
     kept: dict[Category, float] = {}
     for cat, score in scores.items():
@@ -202,18 +235,6 @@ def classify(
         if cat in INTRINSIC or has_context:
             kept[cat] = score
 
-    # A generic "crime" match is weak when a more specific category was found from the title.
-    if Category.CRIME_INCIDENTS in kept and len(kept) > 1:
-        specific_title = any(
-            e.startswith("title")
-            for c, evs in evidence.items()
-            if c in kept and c is not Category.CRIME_INCIDENTS
-            for e in evs
-        )
-        crime_title = any(e.startswith("title") for e in evidence[Category.CRIME_INCIDENTS])
-        if specific_title and not crime_title:
-            kept.pop(Category.CRIME_INCIDENTS)
-
     notes: list[str] = []
     if police_words:
         notes.append(f"police context: {', '.join(police_words[:3])}")
@@ -221,15 +242,15 @@ def classify(
         notes.append(f"non-police context: {', '.join(vetoes[:3])}")
 
     if not kept:
-        strong_context = bool(_find(("police", "sheriff", "law enforcement"), " ".join((t, k))))
-        if strong_context and not vetoes:
+        other = _find(category_vocabulary()[Category.OTHER_POLICING].title_terms, tk)
+        if other:
             return Classification(
                 police_related=True,
                 categories=[
                     CategoryAssignment(
                         category=Category.OTHER_POLICING,
                         confidence=0.5,
-                        evidence=[*notes, "no listed category matched"],
+                        evidence=[f"title: {other[0]!r}", *notes, "no listed category matched"],
                     )
                 ],
                 evidence=notes,

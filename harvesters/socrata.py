@@ -8,6 +8,7 @@ record's content is ``{"catalog": <Cetera result>}`` and, once enriched, also ``
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import weakref
@@ -27,6 +28,18 @@ from harvesters.registry import register
 
 PAGE_SIZE = 100
 FOUR_BY_FOUR = re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}$")
+
+
+class _NoAppTokenNotice(logging.Filter):
+    """sodapy logs on the root logger, at every client construction, that requests without an app
+    token are throttled. We only read public metadata, politely; the notice would flood harvest
+    output once per thread and portal, so it is dropped here and documented in the README."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without an app_token" not in record.getMessage()
+
+
+logging.getLogger().addFilter(_NoAppTokenNotice())
 
 
 # --------------------------------------------------------------------------------------------------

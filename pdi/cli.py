@@ -38,6 +38,31 @@ def _settings(args: argparse.Namespace) -> Any:
 # ---- harvest -------------------------------------------------------------------------------
 
 
+class _RunningSimulator:
+    """A demo simulator another `pdi` process (e.g. `pdi up --demo`) is already serving."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def route(self, url: str) -> str:
+        from simulator.server import route_url
+
+        return route_url(self.base_url, url)
+
+
+def _running_simulator(port: int, seed_number: int) -> _RunningSimulator | None:
+    import requests
+
+    base = f"http://127.0.0.1:{port}"
+    try:
+        info = requests.get(f"{base}/_sim", timeout=5).json()
+    except (requests.RequestException, ValueError):
+        return None
+    if isinstance(info, dict) and info.get("seed_number") == seed_number and "portals" in info:
+        return _RunningSimulator(base)
+    return None
+
+
 def _start_demo_simulator(settings: Any, stack: ExitStack, seed: Any) -> Any:
     from simulator.server import PortalSimulator
 
@@ -45,9 +70,13 @@ def _start_demo_simulator(settings: Any, stack: ExitStack, seed: Any) -> Any:
     try:
         sim.start()
     except OSError as exc:
+        running = _running_simulator(settings.demo_port, settings.demo_seed_number)
+        if running is not None:
+            _err(f"demo: using the portal simulator already serving at {running.base_url}")
+            return running
         raise SystemExit(
             f"pdi: cannot start the demo portal simulator on port {settings.demo_port}: {exc}. "
-            "Is another `pdi up --demo` running? Set PDI_DEMO_PORT to use another port."
+            "Set PDI_DEMO_PORT to a free port."
         ) from None
     stack.callback(sim.stop)
     _err(f"demo: portal simulator serving {len(seed.sources())} sources at {sim.base_url}")

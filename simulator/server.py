@@ -104,6 +104,17 @@ class _Handler(BaseHTTPRequestHandler):
         return formatdate(self.server.simulator.now.timestamp(), usegmt=True)
 
 
+def route_url(base_url: str, url: str) -> str:
+    """A real portal URL on a simulator at ``base_url``: ``https://h/p?q`` -> ``<base_url>/h/p?q``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    if f"{parts.scheme}://{parts.netloc}" == base_url:
+        return url
+    routed = f"{base_url}/{parts.netloc.lower()}{parts.path or '/'}"
+    return f"{routed}?{parts.query}" if parts.query else routed
+
+
 class PortalSimulator:
     """Every seeded portal on one loopback HTTP server, with changes over time and named faults.
 
@@ -189,13 +200,7 @@ class PortalSimulator:
 
     def route(self, url: str) -> str:
         """A real portal URL on the simulator: ``https://h/p?q`` -> ``http://127.0.0.1:PORT/h/p?q``."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"not an absolute http(s) URL: {url!r}")
-        if f"{parts.scheme}://{parts.netloc}" == self.base_url:
-            return url
-        routed = f"{self.base_url}/{parts.netloc.lower()}{parts.path or '/'}"
-        return f"{routed}?{parts.query}" if parts.query else routed
+        return route_url(self.base_url, url)
 
     # --- what is served ---------------------------------------------------------------------------
     def portals(self) -> list[PortalSpec]:

@@ -167,3 +167,24 @@ def test_up_demo_serves_the_whole_catalog(tmp_path: Path):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_harvest_demo_reuses_a_simulator_already_serving_on_the_demo_port(tmp_path: Path, seed):
+    from simulator.server import PortalSimulator
+
+    port = _free_port()
+    with PortalSimulator(seed, seed_number=2015, port=port, datasets_per_portal=(20, 30)) as sim:
+        env = _env(tmp_path, PDI_DEMO_PORT=str(port))
+        r = subprocess.run(
+            [*PDI, "harvest", "--demo", "--json", "--jurisdiction", "seattle-wa"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        assert f"already serving at {sim.base_url}" in r.stderr
+        assert json.loads(r.stdout.splitlines()[-1])["records_new"] > 0
+        assert sim.request_count("data.seattle.gov") > 0
+        assert "app_token" not in r.stderr  # sodapy's throttling notice is not repeated per client
