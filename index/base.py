@@ -97,6 +97,8 @@ def decode_cursor(cursor: str, sort: SortOrder) -> list[Any]:
         key = data["k"]
         if data["s"] != sort.value or not isinstance(key, list) or len(key) != 2:
             raise ValueError
+        if not isinstance(key[0], int | float) or isinstance(key[0], bool) or not isinstance(key[1], str):
+            raise ValueError
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidCursor("cursor is not valid for this query (was it made with another sort?)") from exc
     return key

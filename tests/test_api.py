@@ -155,3 +155,46 @@ def test_index_unavailable_is_a_503(client, embedded_index, monkeypatch):
     r = client.get("/api/search", params={"q": "force"})
     assert r.status_code == 503
     assert "unavailable" in r.json()["error"] and "Traceback" not in r.text
+
+
+def _cursor(obj) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "\x00"},
+        {"q": '" OR 1=1 --'},
+        {"q": "NEAR(a b)"},
+        {"q": "ünïcødé 警察"},
+        {"q": "   "},
+        {"cursor": _cursor({"s": "modified", "k": ["x", None]})},
+        {"cursor": _cursor({"s": "modified", "k": [True, "a"]})},
+        {"cursor": _cursor({"s": "relevance", "k": [1.0, "a"]}), "q": "force"},
+        {"cursor": _cursor([1, 2])},
+        {"cursor": "%%%"},
+        {"modified_after": "2026-13-45"},
+        {"modified_after": "2026-01-01T00:00:00+25:00"},
+        {"jurisdiction": ","},
+        {"category": ""},
+        {"size": "-1"},
+        {"sort": ""},
+    ],
+)
+def test_odd_input_never_gives_a_500(client, params):
+    r = client.get("/api/search", params=params)
+    assert r.status_code < 500, r.text
+    if r.status_code >= 400:
+        assert r.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/datasets/%00", "/api/datasets/" + "x" * 300, "/api/jurisdictions/..%2F..", "/api/datasets/a b"]
+)
+def test_odd_paths_never_give_a_500(client, path):
+    r = client.get(path)
+    assert 400 <= r.status_code < 500
