@@ -164,9 +164,8 @@ class SqliteFtsIndex(SearchIndex):
 
     def search(self, query: SearchQuery) -> SearchPage:
         expression = fts_expression(query.q) if query.q else None
+        # relevance needs words to rank by; without them, newest first
         sort = query.sort if expression else SortOrder.MODIFIED
-        if query.sort is SortOrder.MODIFIED:
-            sort = SortOrder.MODIFIED
         where: list[str] = []
         params: list[Any] = []
         for fname, values in query.filters.items():

@@ -316,8 +316,7 @@ class HarvestRun:
         else:
             result.records_unchanged += 1
         if kind is not ChangeKind.UNCHANGED:
-            stored = self.store.get(record.id)
-            pending.append(stored.record if stored else record)
+            pending.append(record)
 
     def _index(self, run_id: int, plan: SourcePlan, records: list[CatalogRecord]) -> None:
         if not records or self.index is None:

@@ -384,9 +384,7 @@ class Store:
                 )
             ).all()
             for r in rows:
-                if r.pid != os.getpid() and _pid_alive(r.pid):
-                    continue
-                if r.pid == os.getpid():
+                if r.pid == os.getpid() or _pid_alive(r.pid):
                     continue
                 conn.execute(
                     update(t.harvest_runs)
