@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -29,6 +29,10 @@ class IndexUnavailable(RuntimeError):
     """The index cannot answer now (down, unreachable, not built); the API answers 503."""
 
 
+class IndexOutdated(IndexUnavailable):
+    """The index was built by an older version of its mapping; `pdi reindex` rebuilds it."""
+
+
 class InvalidCursor(ValueError):
     """A cursor that this index did not issue for this sort order."""
 
@@ -44,6 +48,7 @@ class IndexDocument:
     modified: datetime | None
     facets: dict[str, list[str]]  # FACET_FIELDS -> values
     summary: dict[str, Any]  # what a search result shows; JSON-serialisable
+    content_hash: str = ""  # the store's hash of the record, so the index can be checked against it
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,16 @@ class SearchIndex(ABC):
 
     @abstractmethod
     def clear(self) -> None:
-        """Remove every document (before a rebuild)."""
+        """Remove every document."""
+
+    @abstractmethod
+    def rebuild(self, documents: Iterable[IndexDocument]) -> IndexReport:
+        """Replace the whole index with ``documents`` with no downtime: searches see the old
+        index until the new one is complete, then the new one at once."""
+
+    @abstractmethod
+    def fingerprints(self) -> Iterator[tuple[str, str]]:
+        """Every (document id, content hash) in the index, to check it against the store."""
 
     def health(self) -> dict[str, Any]:
         return {"backend": self.name, "documents": self.count()}

@@ -99,4 +99,5 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
             "status": [pdi.status.value],
         },
         summary=summary,
+        content_hash=record.content_hash(),
     )

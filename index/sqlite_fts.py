@@ -8,10 +8,9 @@ the document id, so a page never repeats or skips a document when others are add
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,17 +29,18 @@ from index.base import (
     decode_cursor,
     encode_cursor,
 )
+from index.text import analyzed, parse_query
 
 # bm25 weights, in the order of the fts columns below
 WEIGHTS = (10.0, 4.0, 3.0, 2.0, 1.0)
 NO_DATE = -1.0e18  # sorts undated documents last when newest comes first
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     doc INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
     mod_key REAL NOT NULL,
+    content_hash TEXT NOT NULL,
     summary TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS facets (
@@ -53,17 +53,23 @@ CREATE INDEX IF NOT EXISTS ix_facets_doc ON facets(doc);
 CREATE INDEX IF NOT EXISTS ix_docs_mod ON docs(mod_key DESC, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     title, keywords, jurisdiction, columns, description,
-    tokenize = 'porter unicode61 remove_diacritics 2'
+    tokenize = 'unicode61'
 );
 """
+# Bumped whenever the tables or the text analysis change; an index of another version is rebuilt.
+SCHEMA_VERSION = 2
 
 
 def fts_expression(q: str) -> str | None:
-    """User text to an FTS5 expression: every word must match, no operator syntax passes through."""
-    words = _WORD.findall(q.lower())
-    if not words:
+    """User text to an FTS5 expression: every group must match, one of its phrases each.
+
+    Text is parsed by :func:`index.text.parse_query` into stems (``[a-z0-9]+`` only), so no FTS5
+    operator syntax from the user ever reaches the engine.
+    """
+    groups = parse_query(q)
+    if not groups:
         return None
-    return " ".join(f'"{w}"' for w in words)
+    return " AND ".join("(" + " OR ".join(f'"{" ".join(alt)}"' for alt in group) + ")" for group in groups)
 
 
 class SqliteFtsIndex(SearchIndex):
@@ -76,7 +82,15 @@ class SqliteFtsIndex(SearchIndex):
         self._local = threading.local()
         self._write_lock = threading.Lock()
         try:
-            self._conn().executescript(SCHEMA)
+            conn = self._conn()
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                # made by an older version: drop it; the next harvest or `pdi reindex` refills it
+                with conn:
+                    for table in ("fts", "facets", "docs"):
+                        conn.execute(f"DROP TABLE IF EXISTS {table}")
+            conn.executescript(SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             raise IndexUnavailable(f"cannot open the embedded index at {self.path}: {exc}") from exc
 
@@ -94,37 +108,67 @@ class SqliteFtsIndex(SearchIndex):
     def upsert(self, documents: Iterable[IndexDocument]) -> IndexReport:
         report = IndexReport()
         conn = self._conn()
-        with self._write_lock:
+        # One transaction per batch (a commit per document costs more than the document); a
+        # savepoint per document keeps one bad document from failing the others.
+        with self._write_lock, conn:
             for doc in documents:
                 try:
-                    with conn:
-                        self._delete_one(conn, doc.id)
-                        mod_key = doc.modified.timestamp() if doc.modified else NO_DATE
-                        cur = conn.execute(
-                            "INSERT INTO docs(id, mod_key, summary) VALUES (?, ?, ?)",
-                            (doc.id, mod_key, json.dumps(doc.summary, ensure_ascii=False)),
-                        )
-                        rowid = cur.lastrowid
-                        conn.execute(
-                            "INSERT INTO fts(rowid, title, keywords, jurisdiction, columns, description) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
-                            (
-                                rowid,
-                                doc.title,
-                                " ".join(doc.keywords),
-                                doc.jurisdiction_text,
-                                " ".join(doc.columns),
-                                doc.description,
-                            ),
-                        )
-                        conn.executemany(
-                            "INSERT INTO facets(doc, field, value) VALUES (?, ?, ?)",
-                            [(rowid, f, v) for f in FACET_FIELDS for v in dict.fromkeys(doc.facets.get(f, []))],
-                        )
+                    conn.execute("SAVEPOINT doc")
+                    self._delete_one(conn, doc.id)
+                    self._insert(conn, doc)
+                    conn.execute("RELEASE doc")
                     report.indexed += 1
                 except (sqlite3.Error, TypeError, ValueError) as exc:
+                    conn.execute("ROLLBACK TO doc")
+                    conn.execute("RELEASE doc")
                     report.failed[doc.id] = str(exc)
         return report
+
+    def _insert(self, conn: sqlite3.Connection, doc: IndexDocument) -> None:
+        mod_key = doc.modified.timestamp() if doc.modified else NO_DATE
+        cur = conn.execute(
+            "INSERT INTO docs(id, mod_key, content_hash, summary) VALUES (?, ?, ?, ?)",
+            (doc.id, mod_key, doc.content_hash, json.dumps(doc.summary, ensure_ascii=False)),
+        )
+        rowid = cur.lastrowid
+        conn.execute(
+            "INSERT INTO fts(rowid, title, keywords, jurisdiction, columns, description) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                rowid,
+                analyzed(doc.title),
+                analyzed(" ".join(doc.keywords)),
+                analyzed(doc.jurisdiction_text),
+                analyzed(" ".join(doc.columns)),
+                analyzed(doc.description),
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO facets(doc, field, value) VALUES (?, ?, ?)",
+            [(rowid, f, v) for f in FACET_FIELDS for v in dict.fromkeys(doc.facets.get(f, []))],
+        )
+
+    def rebuild(self, documents: Iterable[IndexDocument]) -> IndexReport:
+        """Clear and refill in ONE transaction: readers (WAL) keep seeing the old index until commit."""
+        report = IndexReport()
+        conn = self._conn()
+        with self._write_lock, conn:
+            conn.execute("DELETE FROM fts")
+            conn.execute("DELETE FROM facets")
+            conn.execute("DELETE FROM docs")
+            for doc in documents:
+                try:
+                    conn.execute("SAVEPOINT doc")
+                    self._insert(conn, doc)
+                    conn.execute("RELEASE doc")
+                    report.indexed += 1
+                except (sqlite3.Error, TypeError, ValueError) as exc:
+                    conn.execute("ROLLBACK TO doc")
+                    conn.execute("RELEASE doc")
+                    report.failed[doc.id] = str(exc)
+        return report
+
+    def fingerprints(self) -> Iterator[tuple[str, str]]:
+        yield from self._conn().execute("SELECT id, content_hash FROM docs ORDER BY id")
 
     def _delete_one(self, conn: sqlite3.Connection, doc_id: str) -> bool:
         row = conn.execute("SELECT doc FROM docs WHERE id = ?", (doc_id,)).fetchone()

@@ -28,7 +28,7 @@ def _settings(args: argparse.Namespace) -> Any:
     from pdi.settings import load_settings
 
     overrides: dict[str, object] = {}
-    for name in ("data_dir", "port", "host", "seed_dir"):
+    for name in ("data_dir", "port", "host", "seed_dir", "index_url", "database_url"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
@@ -157,7 +157,22 @@ def _serve(rt: Any, host: str, port: int) -> None:
     import uvicorn
 
     from api.app import create_app
+    from index.base import IndexOutdated, IndexUnavailable
+    from index.sync import sync_index
+    from pdi.runtime import rebuild_index
 
+    try:
+        try:
+            report = sync_index(rt.store, rt.index, rt.jurisdictions)
+        except IndexOutdated as exc:
+            _err(f"{exc}; rebuilding it from the store now")
+            indexed, failed, seconds = rebuild_index(rt.store, rt.index, rt.jurisdictions)
+            _err(f"reindexed {indexed} records ({failed} failed) in {seconds:.1f}s")
+        else:
+            if report.changed:
+                _err(f"index caught up with the store: {report.indexed} indexed, {report.deleted} removed")
+    except IndexUnavailable as exc:
+        _err(f"warning: the search index is unavailable ({exc}); search answers 503 until it is back")
     app = create_app(rt.settings, rt.store, rt.index, rt.seed)
     _err(f"serving the API at http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -192,6 +207,37 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 # ---- search, map, reindex, seed ----------------------------------------------------------
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """Harvest every source now and then every --every hours, until stopped (SIGTERM or Ctrl-C).
+
+    A deliberately plain loop: one failing source never stops it, and a failed run is retried at
+    the next tick. Per-source schedules, jitter and backoff come with the APScheduler service.
+    """
+    import signal
+    import threading
+
+    from pdi.runtime import open_runtime
+
+    settings = _settings(args)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with ExitStack() as stack:
+        rt = open_runtime(settings)
+        stack.callback(rt.close)
+        sim = _start_demo_simulator(settings, stack, rt.seed) if args.demo else None
+        while not stop.is_set():
+            try:
+                summary = _run_harvest(rt, args, sim)
+                print(_summary_line(summary), flush=True)
+            except Exception as exc:  # noqa: BLE001 - the service outlives one bad run
+                _err(f"pdi scheduler: harvest failed: {type(exc).__name__}: {exc}")
+            if args.once:
+                break
+            _err(f"next harvest in {args.every:g} h")
+            stop.wait(args.every * 3600)
+    return EXIT_OK
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -355,6 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-dir", type=Path, help="where the store and index live (default ./data)")
     parser.add_argument("--seed-dir", type=Path, help="catalog seed directory (default: the bundled seed)")
+    parser.add_argument(
+        "--index-url", help="search index: http(s)://host:9200 for Elasticsearch (default: embedded, PDI_INDEX_URL)"
+    )
+    parser.add_argument("--database-url", help="store: SQLAlchemy URL such as postgresql://… (PDI_DATABASE_URL)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def harvest_opts(p: argparse.ArgumentParser) -> None:
@@ -378,6 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     harvest_opts(p)
     p.add_argument("--json", action="store_true", help="end with one JSON summary line on stdout")
     p.set_defaults(func=cmd_harvest)
+
+    p = sub.add_parser("scheduler", help="harvest now and then periodically, as a service of its own")
+    harvest_opts(p)
+    p.add_argument("--every", type=float, default=24.0, metavar="HOURS", help="hours between harvests (default 24)")
+    p.add_argument("--once", action="store_true", help="harvest once and exit")
+    p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser("serve", help="serve the API over what the store and index hold")
     p.add_argument("--port", type=int, help="API port (default 8000)")

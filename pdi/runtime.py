@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from catalog_seed import Seed, load_seed
-from index.base import SearchIndex
+from index.base import IndexDocument, SearchIndex
 from index.documents import JurisdictionInfo, to_document
 from index.sqlite_fts import SqliteFtsIndex
 from pdi.settings import Settings, SettingsError
@@ -36,12 +36,17 @@ def jurisdiction_lookup(seed: Seed) -> dict[str, JurisdictionInfo]:
 
 
 def open_index(settings: Settings) -> SearchIndex:
+    """The embedded index by default; Elasticsearch when ``PDI_INDEX_URL`` is an http(s) URL."""
     url = settings.index_url
     if url is None or url.startswith("sqlite:"):
         path = settings.index_path if url is None else url.removeprefix("sqlite:///").removeprefix("sqlite:")
         return SqliteFtsIndex(path)
+    if url.startswith(("http://", "https://")):
+        from index.elasticsearch import ElasticsearchIndex
+
+        return ElasticsearchIndex(url, alias=settings.index_name)
     raise SettingsError(
-        f"PDI_INDEX_URL={url!r}: only the embedded index (unset, or sqlite:///path) is available in this version"
+        f"PDI_INDEX_URL={url!r}: expected an Elasticsearch URL (http://host:9200) or sqlite:///path, or unset"
     )
 
 
@@ -58,24 +63,19 @@ def rebuild_index(
     index: SearchIndex,
     jurisdictions: dict[str, JurisdictionInfo],
     progress: Callable[[int], None] | None = None,
-    batch: int = 500,
 ) -> tuple[int, int, float]:
-    """Rebuild the index from the store (no re-harvest). Returns (indexed, failed, seconds)."""
+    """Rebuild the index from the store (no re-harvest) with no downtime: searches see the old
+    index until the new one is complete. Returns (indexed, failed, seconds)."""
     started = time.monotonic()
-    index.clear()
-    indexed = failed = 0
-    docs = []
-    for stored in store.iter_records(status=RecordStatus.ACTIVE):
-        docs.append(to_document(stored.record, jurisdictions))
-        if len(docs) >= batch:
-            report = index.upsert(docs)
-            indexed += report.indexed
-            failed += len(report.failed)
-            docs = []
-            if progress:
-                progress(indexed)
-    if docs:
-        report = index.upsert(docs)
-        indexed += report.indexed
-        failed += len(report.failed)
-    return indexed, failed, time.monotonic() - started
+    count = 0
+
+    def documents() -> Iterator[IndexDocument]:
+        nonlocal count
+        for stored in store.iter_records(status=RecordStatus.ACTIVE):
+            yield to_document(stored.record, jurisdictions)
+            count += 1
+            if progress and count % 1000 == 0:
+                progress(count)
+
+    report = index.rebuild(documents())
+    return report.indexed, len(report.failed), time.monotonic() - started

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     index_url: str | None = Field(
         None, description="search index; default the embedded SQLite FTS5 index at <data_dir>/index.sqlite"
     )
+    index_name: str = Field(
+        "pdi-catalog",
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Elasticsearch alias the catalog is searched through (physical indices are <name>-<time>)",
+    )
     seed_dir: Path | None = Field(None, description="catalog seed directory; default the bundled catalog_seed")
     admin_key: SecretStr = Field(SecretStr(""), description="key for admin endpoints; required in production")
     host: str = Field("127.0.0.1", description="address the API binds to")
@@ -86,7 +91,13 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment plus explicit overrides; a clear SettingsError on bad input."""
     known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
-    unknown = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+    # PDI_TEST_* belong to the test suite, PDI_ES_* and PDI_PG_* to scripts/elasticsearch and
+    # scripts/postgres: not settings of the application.
+    unknown = sorted(
+        k
+        for k in os.environ
+        if k.startswith(ENV_PREFIX) and k not in known and not k.startswith(("PDI_TEST_", "PDI_ES_", "PDI_PG_"))
+    )
     if unknown:
         hints = []
         for name in unknown:

@@ -24,6 +24,7 @@ from harvesters.base import GatherError, GatherStats, Harvester, RawRecord, Sour
 from harvesters.http import FetchError, HttpClient
 from index.base import IndexUnavailable, SearchIndex
 from index.documents import JurisdictionInfo, to_document
+from index.sync import sync_index
 from store.store import ChangeKind, RunStatus, Stage, Store
 
 INDEX_BATCH = 200
@@ -66,6 +67,7 @@ class HarvestSummary:
     retries: int = 0
     errors: int = 0
     index_errors: int = 0
+    index_synced: int = 0  # documents the end-of-run check found missing or stale in the index
     duration_s: float = 0.0
     sources: list[SourceResult] = field(default_factory=list)
 
@@ -116,6 +118,7 @@ class HarvestRun:
                 futures = [pool.submit(self._harvest_source, run_id, plan) for plan in plans]
                 for future in as_completed(futures):
                     summary.sources.append(future.result())
+            self._sync_index(run_id, summary)
             ok = sum(1 for s in summary.sources if s.status is RunStatus.SUCCEEDED)
             if ok == len(plans):
                 status = RunStatus.SUCCEEDED
@@ -143,6 +146,21 @@ class HarvestRun:
                 summary.duration_s,
             )
         return summary
+
+    def _sync_index(self, run_id: int, summary: HarvestSummary) -> None:
+        """Catch the index up with the store (documents it missed while down or rejected)."""
+        if self.index is None:
+            return
+        try:
+            report = sync_index(self.store, self.index, self.jurisdictions)
+        except IndexUnavailable as exc:
+            with self._counter_lock:
+                self._errors += 1
+                self._index_errors += 1
+            with self._write_lock:
+                self.store.record_error(run_id, "*", Stage.INDEX, f"index not synced with the store: {exc}")
+            return
+        summary.index_synced = report.indexed + report.deleted
 
     def _total(self, summary: HarvestSummary) -> None:
         summary.sources_ok = sum(1 for s in summary.sources if s.status is RunStatus.SUCCEEDED)

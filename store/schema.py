@@ -1,12 +1,16 @@
-"""Tables of the store. Timestamps are timezone-aware UTC; JSON documents are stored as text so the
-same schema runs on SQLite and PostgreSQL."""
+"""Tables of the store. The same schema runs on SQLite and PostgreSQL: timestamps are timezone-aware
+UTC on both (see :class:`UtcDateTime`), JSON documents are stored as text, and free text may hold
+anything a portal sends (see :class:`CleanText`)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Index,
@@ -15,26 +19,71 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
+from sqlalchemy.dialects import postgresql
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, handed back timezone-aware in UTC on every backend.
+
+    PostgreSQL keeps it as ``timestamptz`` (and returns it in the session's time zone, which we
+    convert); SQLite keeps wall-clock text without an offset, so it is written as UTC wall time.
+    A naive value is taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class CleanText(TypeDecorator[str]):
+    """Text as a portal sent it. PostgreSQL cannot store the NUL character in text, so there it
+    becomes U+FFFD; SQLite keeps the text as it is. (JSON documents escape NUL as ``\\u0000``.)"""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is not None and dialect.name == "postgresql" and "\x00" in value:
+            return value.replace("\x00", "\ufffd")
+        return value
+
+
+def _record_id() -> String:
+    # Byte order ("C" collation) on PostgreSQL, as on SQLite, so id order and keyset paging are the
+    # same on both whatever the database's locale.
+    return String(160).with_variant(postgresql.VARCHAR(160, collation="C"), "postgresql")
+
 
 metadata = MetaData()
 
 records = Table(
     "records",
     metadata,
-    Column("id", String(160), primary_key=True),
+    Column("id", _record_id(), primary_key=True),
     Column("source_id", String(400), nullable=False),
-    Column("remote_id", String(1000), nullable=False),
-    Column("title", Text, nullable=False),
+    Column("remote_id", CleanText, nullable=False),
+    Column("title", CleanText, nullable=False),
     Column("status", String(16), nullable=False),  # RecordStatus
     Column("police_related", Boolean, nullable=False),
     Column("content_hash", String(64), nullable=False),
-    Column("data", Text, nullable=False),  # CatalogRecord JSON (DCAT-US + pdi)
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("last_seen", DateTime(timezone=True), nullable=False),
-    Column("last_changed", DateTime(timezone=True), nullable=False),
+    Column("data", CleanText, nullable=False),  # CatalogRecord JSON (DCAT-US + pdi)
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("last_changed", UtcDateTime, nullable=False),
     Column("missed_harvests", Integer, nullable=False, default=0),
-    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
+    Column("withdrawn_at", UtcDateTime, nullable=True),
     Index("ix_records_source", "source_id", "status"),
     Index("ix_records_changed", "last_changed"),
 )
@@ -42,25 +91,25 @@ records = Table(
 raw_records = Table(
     "raw_records",
     metadata,
-    Column("record_id", String(160), ForeignKey("records.id"), primary_key=True),
+    Column("record_id", _record_id(), ForeignKey("records.id"), primary_key=True),
     Column("source_id", String(400), nullable=False),
-    Column("remote_id", String(1000), nullable=False),
-    Column("source_url", Text, nullable=False),
-    Column("fetched_at", DateTime(timezone=True), nullable=False),
-    Column("content", Text, nullable=False),  # the portal's JSON, untouched
+    Column("remote_id", CleanText, nullable=False),
+    Column("source_url", CleanText, nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=False),
+    Column("content", CleanText, nullable=False),  # the portal's JSON, untouched
 )
 
 record_history = Table(
     "record_history",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("record_id", String(160), nullable=False),
+    Column("record_id", _record_id(), nullable=False),
     Column("run_id", Integer, nullable=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
     Column("change", String(16), nullable=False),  # ChangeKind
     Column("fields", Text, nullable=False),  # JSON list of top-level fields that changed
     Column("content_hash", String(64), nullable=False),
-    Column("data", Text, nullable=False),  # the record as it was after this change
+    Column("data", CleanText, nullable=False),  # the record as it was after this change
     Index("ix_history_record", "record_id", "id"),
 )
 
@@ -68,11 +117,11 @@ harvest_runs = Table(
     "harvest_runs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
     Column("status", String(16), nullable=False),  # RunStatus
     Column("trigger", String(32), nullable=False),
-    Column("host", String(200), nullable=False),
+    Column("host", String(255), nullable=False),
     Column("pid", Integer, nullable=False),
     Column("sources_total", Integer, nullable=False, default=0),
     Column("sources_ok", Integer, nullable=False, default=0),
@@ -93,9 +142,9 @@ source_runs = Table(
     Column("run_id", Integer, ForeignKey("harvest_runs.id"), nullable=False),
     Column("source_id", String(400), nullable=False),
     Column("platform", String(40), nullable=False),
-    Column("url", Text, nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("url", CleanText, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
     Column("status", String(16), nullable=False),  # RunStatus
     Column("complete", Boolean, nullable=False, default=False),
     Column("pages", Integer, nullable=False, default=0),
@@ -106,7 +155,7 @@ source_runs = Table(
     Column("records_withdrawn", Integer, nullable=False, default=0),
     Column("records_failed", Integer, nullable=False, default=0),
     Column("records_skipped", Integer, nullable=False, default=0),
-    Column("error", Text, nullable=True),
+    Column("error", CleanText, nullable=True),
     Index("ix_source_runs_source", "source_id", "id"),
     Index("ix_source_runs_run", "run_id"),
 )
@@ -118,9 +167,9 @@ harvest_errors = Table(
     Column("run_id", Integer, ForeignKey("harvest_runs.id"), nullable=False),
     Column("source_id", String(400), nullable=False),
     Column("stage", String(16), nullable=False),  # Stage
-    Column("remote_id", String(1000), nullable=True),
-    Column("url", Text, nullable=True),
-    Column("message", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("remote_id", CleanText, nullable=True),
+    Column("url", CleanText, nullable=True),
+    Column("message", CleanText, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
     Index("ix_errors_run", "run_id"),
 )

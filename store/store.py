@@ -1,23 +1,45 @@
-"""The store: SQLAlchemy over SQLite (default) or PostgreSQL."""
+"""The store: SQLAlchemy over SQLite (default) or PostgreSQL.
+
+Several processes may share one database (the API and a separate scheduler, or two harvests):
+writes that read before they write take a lock first — ``BEGIN IMMEDIATE`` on SQLite, ``SELECT …
+FOR UPDATE`` on PostgreSQL — and new rows go in with ``INSERT … ON CONFLICT``, so a concurrent
+writer of the same record never makes a run fail or a history lie.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import sqlite3
+import threading
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 
 from catalog.record import CatalogRecord
 from catalog.vocabulary import RecordStatus
 from store import schema as t
+
+# Advisory-lock key space of PostgreSQL held by a live harvest run (the second key is the run id).
+RUN_LOCK_SPACE = 0x50444952  # "PDIR"
+# Advisory-lock key of PostgreSQL taken while creating the tables, so two processes starting at once
+# do not both create them.
+SCHEMA_LOCK = (RUN_LOCK_SPACE, 0)
+CONNECT_TIMEOUT_S = 10
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 class StoreError(RuntimeError):
@@ -63,7 +85,7 @@ def utcnow() -> datetime:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; every time we store is UTC.
+    # The schema's UtcDateTime already hands back aware UTC values; kept for rows read raw.
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
@@ -82,31 +104,144 @@ def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return fields
 
 
+def engine_url(url: str) -> URL:
+    """The SQLAlchemy URL to connect with: ``postgresql://`` (or ``postgres://``), as users write
+    it, uses the psycopg 3 driver that PDI Catalog installs. Other URLs are taken as they are."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def display_url(url: str) -> str:
+    """``url`` with its password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return " ".join(str(orig).split())[:500] or type(orig).__name__
+
+
 class Store:
-    """Records, raw documents, history and harvest runs. Thread-safe for readers; the harvest run
-    serialises its writes."""
+    """Records, raw documents, history and harvest runs.
+
+    Thread-safe; processes sharing a database are safe too (see the module docstring). Opening a
+    server database connects at once, so an unreachable server or refused login is a
+    :class:`StoreError` naming the URL (never its password).
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.display_url = display_url(url)
+        self._run_locks: dict[int, Connection] = {}  # PostgreSQL: run id → session holding its lock
+        self._run_locks_guard = threading.Lock()
         try:
-            if url.startswith("sqlite:///"):
-                path = Path(url.removeprefix("sqlite:///"))
-                if str(path) != ":memory:":
-                    path.parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+            target = engine_url(url)
+            if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
+                Path(str(target.database)).parent.mkdir(parents=True, exist_ok=True)
+            connect_args: dict[str, Any] = {}
+            if target.get_backend_name() == "postgresql":
+                if "connect_timeout" not in target.query:
+                    connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+                if "application_name" not in target.query:
+                    connect_args["application_name"] = "pdi-catalog"
+            self.engine: Engine = create_engine(target, pool_pre_ping=True, connect_args=connect_args)
         except (SQLAlchemyError, OSError, ValueError) as exc:
-            raise StoreError(f"cannot open store {url!r}: {exc}") from exc
-        if self.engine.dialect.name == "sqlite":
+            raise StoreError(f"cannot open store {self.display_url}: {_reason(exc)}") from exc
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.ping()
+
+    def ping(self) -> None:
+        """Connect once; a StoreError says why the database cannot be reached."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot connect to store {self.display_url}: {_reason(exc)}") from exc
 
     def create_schema(self) -> None:
         try:
-            t.metadata.create_all(self.engine)
+            with self._write() as conn:
+                if self.dialect == "postgresql":
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": SCHEMA_LOCK[0], "b": SCHEMA_LOCK[1]}
+                    )
+                t.metadata.create_all(conn)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot create tables in {self.url!r}: {exc}") from exc
+            raise StoreError(f"cannot create tables in {self.display_url}: {_reason(exc)}") from exc
 
     def close(self) -> None:
+        with self._run_locks_guard:
+            held, self._run_locks = list(self._run_locks.values()), {}
+        for conn in held:
+            _drop_session(conn)
         self.engine.dispose()
+
+    # ---- connections -----------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """A lost or refused connection (or a locked SQLite file) becomes a StoreError naming the
+        database; other errors are bugs and pass unchanged."""
+        try:
+            yield
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreError(f"store {self.display_url}: {_reason(exc)}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._guard(), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction. On SQLite it takes the write lock first (``BEGIN IMMEDIATE``):
+        a deferred transaction that reads, then writes after another process wrote, fails at once
+        with "database is locked" whatever the busy timeout."""
+        with self._guard(), self.engine.begin() as conn:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
+
+    def _insert_new(self, conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+        """Insert a row unless one with its primary key exists (or is being inserted by another
+        transaction, which this waits for). Returns whether this inserted it."""
+        keys = list(table.primary_key.columns)
+        if self.dialect == "postgresql":
+            # RETURNING, not rowcount: psycopg's cursor reports no rowcount for an INSERT here.
+            returning = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys).returning(*keys)
+            return conn.execute(returning).first() is not None
+        if self.dialect == "sqlite":
+            # (RETURNING would need SQLite 3.35; its rowcount is reliable.)
+            ignoring = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+            return conn.execute(ignoring).rowcount == 1
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(table).values(**values))
+        except IntegrityError:
+            return False
+        return True
+
+    def _put_raw(self, conn: Connection, record_id: str, values: dict[str, Any]) -> None:
+        row = {"record_id": record_id, **values}
+        if self.dialect in ("postgresql", "sqlite"):
+            stmt = (pg_insert if self.dialect == "postgresql" else sqlite_insert)(t.raw_records).values(**row)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[t.raw_records.c.record_id], set_={k: stmt.excluded[k] for k in values}
+                )
+            )
+            return
+        done = conn.execute(update(t.raw_records).where(t.raw_records.c.record_id == record_id).values(**values))
+        if done.rowcount == 0:
+            conn.execute(insert(t.raw_records).values(**row))
 
     # ---- records -------------------------------------------------------------------------
 
@@ -122,53 +257,59 @@ class Store:
     ) -> ChangeKind:
         """Write a freshly mapped record if it is new or differs from the stored one.
 
-        An unchanged record (same content hash) costs no write at all.
+        An unchanged record (same content hash) costs no write at all. Safe against another
+        process writing the same record at the same time: exactly one of them reports it NEW, the
+        other sees it as stored and reports UNCHANGED (or CHANGED if its content differs).
         """
         now = now or utcnow()
         digest = record.content_hash()
-        with self.engine.begin() as conn:
+        with self._read() as conn:
             row = conn.execute(
-                select(t.records.c.status, t.records.c.content_hash, t.records.c.data).where(
-                    t.records.c.id == record.id
-                )
+                select(t.records.c.status, t.records.c.content_hash).where(t.records.c.id == record.id)
             ).first()
-            if row is not None and row.status == RecordStatus.ACTIVE and row.content_hash == digest:
-                return ChangeKind.UNCHANGED
-            record = record.model_copy(update={"pdi": record.pdi.model_copy(update={"status": RecordStatus.ACTIVE})})
-            data = _dump(record)
-            raw_values = {
-                "source_id": record.pdi.source.source_id,
-                "remote_id": record.pdi.source.remote_id,
-                "source_url": source_url,
-                "fetched_at": fetched_at,
-                "content": json.dumps(raw_content, ensure_ascii=False),
-            }
-            values = {
-                "source_id": record.pdi.source.source_id,
-                "remote_id": record.pdi.source.remote_id,
-                "title": record.title,
-                "status": RecordStatus.ACTIVE.value,
-                "police_related": record.pdi.police_related,
-                "content_hash": digest,
-                "data": data,
-                "last_seen": now,
-                "last_changed": now,
-                "missed_harvests": 0,
-                "withdrawn_at": None,
-            }
-            if row is None:
+        if row is not None and row.status == RecordStatus.ACTIVE and row.content_hash == digest:
+            return ChangeKind.UNCHANGED
+        record = record.model_copy(update={"pdi": record.pdi.model_copy(update={"status": RecordStatus.ACTIVE})})
+        data = _dump(record)
+        raw_values = {
+            "source_id": record.pdi.source.source_id,
+            "remote_id": record.pdi.source.remote_id,
+            "source_url": source_url,
+            "fetched_at": fetched_at,
+            "content": json.dumps(raw_content, ensure_ascii=False),
+        }
+        values = {
+            "source_id": record.pdi.source.source_id,
+            "remote_id": record.pdi.source.remote_id,
+            "title": record.title,
+            "status": RecordStatus.ACTIVE.value,
+            "police_related": record.pdi.police_related,
+            "content_hash": digest,
+            "data": data,
+            "last_seen": now,
+            "last_changed": now,
+            "missed_harvests": 0,
+            "withdrawn_at": None,
+        }
+        current = (
+            select(t.records.c.status, t.records.c.content_hash, t.records.c.data)
+            .where(t.records.c.id == record.id)
+            .with_for_update()
+        )
+        with self._write() as conn:
+            # Read again under the lock: another process may have written it since.
+            locked = conn.execute(current).first()
+            if locked is None and self._insert_new(conn, t.records, {"id": record.id, "first_seen": now, **values}):
                 kind, fields = ChangeKind.NEW, ["*"]
-                conn.execute(insert(t.records).values(id=record.id, first_seen=now, **values))
-                conn.execute(insert(t.raw_records).values(record_id=record.id, **raw_values))
             else:
-                kind = ChangeKind.RESTORED if row.status == RecordStatus.WITHDRAWN else ChangeKind.CHANGED
-                fields = _changed_fields(json.loads(row.data), json.loads(data))
+                if locked is None:  # another process inserted it between our read and our insert
+                    locked = conn.execute(current).one()
+                if locked.status == RecordStatus.ACTIVE and locked.content_hash == digest:
+                    return ChangeKind.UNCHANGED
+                kind = ChangeKind.RESTORED if locked.status == RecordStatus.WITHDRAWN else ChangeKind.CHANGED
+                fields = _changed_fields(json.loads(locked.data), json.loads(data))
                 conn.execute(update(t.records).where(t.records.c.id == record.id).values(**values))
-                done = conn.execute(
-                    update(t.raw_records).where(t.raw_records.c.record_id == record.id).values(**raw_values)
-                )
-                if done.rowcount == 0:
-                    conn.execute(insert(t.raw_records).values(record_id=record.id, **raw_values))
+            self._put_raw(conn, record.id, raw_values)
             conn.execute(
                 insert(t.record_history).values(
                     record_id=record.id,
@@ -200,11 +341,13 @@ class Store:
         now = now or utcnow()
         seen = set(seen_ids)
         withdrawn: list[str] = []
-        with self.engine.begin() as conn:
+        with self._write() as conn:
+            # Locked in id order, so two processes settling one source queue rather than deadlock.
             rows = conn.execute(
-                select(t.records.c.id, t.records.c.missed_harvests, t.records.c.data).where(
-                    t.records.c.source_id == source_id, t.records.c.status == RecordStatus.ACTIVE.value
-                )
+                select(t.records.c.id, t.records.c.missed_harvests, t.records.c.data)
+                .where(t.records.c.source_id == source_id, t.records.c.status == RecordStatus.ACTIVE.value)
+                .order_by(t.records.c.id)
+                .with_for_update()
             ).all()
             seen_list = [r.id for r in rows if r.id in seen]
             for chunk in _chunks(seen_list, 500):
@@ -218,7 +361,7 @@ class Store:
                 if missed >= withdraw_after:
                     data = json.loads(r.data)
                     data["pdi"]["status"] = RecordStatus.WITHDRAWN.value
-                    text = json.dumps(data, sort_keys=True, ensure_ascii=False)
+                    text_ = json.dumps(data, sort_keys=True, ensure_ascii=False)
                     conn.execute(
                         update(t.records)
                         .where(t.records.c.id == r.id)
@@ -227,7 +370,7 @@ class Store:
                             missed_harvests=missed,
                             withdrawn_at=now,
                             last_changed=now,
-                            data=text,
+                            data=text_,
                         )
                     )
                     conn.execute(
@@ -238,7 +381,7 @@ class Store:
                             change=ChangeKind.WITHDRAWN.value,
                             fields=json.dumps(["pdi.status"]),
                             content_hash="",
-                            data=text,
+                            data=text_,
                         )
                     )
                     withdrawn.append(r.id)
@@ -247,7 +390,7 @@ class Store:
         return withdrawn
 
     def get(self, record_id: str) -> StoredRecord | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(select(t.records).where(t.records.c.id == record_id)).first()
         return _stored(row) if row is not None else None
 
@@ -258,7 +401,7 @@ class Store:
             query = select(t.records).where(t.records.c.id > last).order_by(t.records.c.id).limit(batch)
             if status is not None:
                 query = query.where(t.records.c.status == status.value)
-            with self.engine.connect() as conn:
+            with self._read() as conn:
                 rows = conn.execute(query).all()
             if not rows:
                 return
@@ -270,7 +413,7 @@ class Store:
         query = select(func.count()).select_from(t.records)
         if status is not None:
             query = query.where(t.records.c.status == status.value)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return int(conn.execute(query).scalar_one())
 
     def history(self, record_id: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -285,14 +428,14 @@ class Store:
             .order_by(t.record_history.c.id.desc())
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query).all()
         return [
             {"at": _aware(r.at), "change": r.change, "fields": json.loads(r.fields), "run_id": r.run_id} for r in rows
         ]
 
     def raw(self, record_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(select(t.raw_records).where(t.raw_records.c.record_id == record_id)).first()
         if row is None:
             return None
@@ -305,30 +448,54 @@ class Store:
     # ---- harvest runs ---------------------------------------------------------------------
 
     def start_run(self, trigger: str, sources_total: int, now: datetime | None = None) -> int:
+        """Record a new run as running (after marking dead runs interrupted).
+
+        On PostgreSQL the run's own database session holds an advisory lock until
+        :meth:`finish_run` (or the process's death, which ends the session): that is how any other
+        process, on any host, tells a live run from a dead one.
+        """
         self.mark_interrupted_runs()
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                insert(t.harvest_runs).values(
-                    started_at=now or utcnow(),
-                    status=RunStatus.RUNNING.value,
-                    trigger=trigger,
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
-                    sources_total=sources_total,
-                )
-            )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+        values = {
+            "started_at": now or utcnow(),
+            "status": RunStatus.RUNNING.value,
+            "trigger": trigger,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "sources_total": sources_total,
+        }
+        if self.dialect != "postgresql":
+            with self._write() as conn:
+                result = conn.execute(insert(t.harvest_runs).values(**values))
+                return int(result.inserted_primary_key[0])  # type: ignore[index]
+        with self._guard():
+            session = self.engine.connect()
+            try:
+                with session.begin():
+                    result = session.execute(insert(t.harvest_runs).values(**values))
+                    run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+                    # Taken before the row is committed, so no one ever sees the run unlocked.
+                    session.execute(text("SELECT pg_advisory_lock(:a, :b)"), {"a": RUN_LOCK_SPACE, "b": run_id})
+            except BaseException:
+                _drop_session(session)
+                raise
+        with self._run_locks_guard:
+            self._run_locks[run_id] = session
+        return run_id
 
     def finish_run(self, run_id: int, status: RunStatus, counts: dict[str, int], duration_s: float) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(t.harvest_runs)
                 .where(t.harvest_runs.c.id == run_id)
                 .values(status=status.value, finished_at=utcnow(), duration_s=duration_s, **counts)
             )
+        with self._run_locks_guard:
+            session = self._run_locks.pop(run_id, None)
+        if session is not None:
+            _drop_session(session)
 
     def start_source_run(self, run_id: int, source_id: str, platform: str, url: str) -> int:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             result = conn.execute(
                 insert(t.source_runs).values(
                     run_id=run_id,
@@ -342,7 +509,7 @@ class Store:
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def finish_source_run(self, source_run_id: int, status: RunStatus, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(t.source_runs)
                 .where(t.source_runs.c.id == source_run_id)
@@ -359,7 +526,7 @@ class Store:
         remote_id: str | None = None,
         url: str | None = None,
     ) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 insert(t.harvest_errors).values(
                     run_id=run_id,
@@ -373,24 +540,39 @@ class Store:
             )
 
     def mark_interrupted_runs(self) -> int:
-        """Runs left 'running' by a process of this host that is no longer alive become
-        'interrupted', so no run looks running forever after a crash or a SIGKILL."""
-        host = socket.gethostname()
+        """Runs left 'running' by a process that is no longer alive become 'interrupted', so no
+        run looks running forever after a crash or a SIGKILL. A live run is never touched.
+
+        PostgreSQL: a run is alive while its session holds the run's advisory lock, whatever host
+        it runs on. SQLite (one machine): a run is alive while its process is, and runs of other
+        hosts are left alone.
+        """
         fixed = 0
-        with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(t.harvest_runs.c.id, t.harvest_runs.c.pid).where(
-                    t.harvest_runs.c.status == RunStatus.RUNNING.value, t.harvest_runs.c.host == host
-                )
-            ).all()
-            for r in rows:
-                if r.pid == os.getpid() or _pid_alive(r.pid):
+        with self._write() as conn:
+            query = select(t.harvest_runs.c.id, t.harvest_runs.c.pid).where(
+                t.harvest_runs.c.status == RunStatus.RUNNING.value
+            )
+            if self.dialect != "postgresql":
+                query = query.where(t.harvest_runs.c.host == socket.gethostname())
+            for r in conn.execute(query.order_by(t.harvest_runs.c.id)).all():
+                if self.dialect == "postgresql":
+                    with self._run_locks_guard:
+                        if r.id in self._run_locks:
+                            continue
+                    free = conn.execute(
+                        text("SELECT pg_try_advisory_xact_lock(:a, :b)"), {"a": RUN_LOCK_SPACE, "b": r.id}
+                    ).scalar_one()
+                    if not free:
+                        continue
+                elif r.pid == os.getpid() or _pid_alive(r.pid):
                     continue
-                conn.execute(
+                done = conn.execute(
                     update(t.harvest_runs)
-                    .where(t.harvest_runs.c.id == r.id)
+                    .where(t.harvest_runs.c.id == r.id, t.harvest_runs.c.status == RunStatus.RUNNING.value)
                     .values(status=RunStatus.INTERRUPTED.value, finished_at=utcnow())
                 )
+                if done.rowcount == 0:  # it finished meanwhile
+                    continue
                 conn.execute(
                     update(t.source_runs)
                     .where(t.source_runs.c.run_id == r.id, t.source_runs.c.status == RunStatus.RUNNING.value)
@@ -401,13 +583,13 @@ class Store:
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         query = select(t.harvest_runs).order_by(t.harvest_runs.c.id.desc()).limit(limit)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query).mappings().all()
         return [_aware_row(dict(r)) for r in rows]
 
     def source_runs(self, run_id: int) -> list[dict[str, Any]]:
         query = select(t.source_runs).where(t.source_runs.c.run_id == run_id).order_by(t.source_runs.c.id)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query).mappings().all()
         return [_aware_row(dict(r)) for r in rows]
 
@@ -418,7 +600,7 @@ class Store:
             .order_by(t.harvest_errors.c.id)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query).mappings().all()
         return [_aware_row(dict(r)) for r in rows]
 
@@ -426,9 +608,27 @@ class Store:
         """The latest run of each source, keyed by source id."""
         latest = select(func.max(t.source_runs.c.id)).group_by(t.source_runs.c.source_id)
         query = select(t.source_runs).where(t.source_runs.c.id.in_(latest))
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query).mappings().all()
         return {r["source_id"]: _aware_row(dict(r)) for r in rows}
+
+    def fingerprints(self) -> Iterator[tuple[str, str]]:
+        """(id, content hash) of every active record in id order, to check an index against."""
+        last = ""
+        while True:
+            query = (
+                select(t.records.c.id, t.records.c.content_hash)
+                .where(t.records.c.status == RecordStatus.ACTIVE.value, t.records.c.id > last)
+                .order_by(t.records.c.id)
+                .limit(5000)
+            )
+            with self._read() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                yield row.id, row.content_hash
+            last = rows[-1].id
 
 
 def _stored(row: Any) -> StoredRecord:
@@ -469,9 +669,28 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _drop_session(conn: Connection) -> None:
+    """Close a session for good (not back to the pool), releasing any advisory lock it holds."""
+    try:
+        conn.invalidate()
+        conn.close()
+    except SQLAlchemyError:
+        pass
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            # Turning a new file to WAL needs it alone and does not wait on the busy timeout: when
+            # another process is creating it at the same moment, try again.
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

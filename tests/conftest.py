@@ -4,6 +4,7 @@ loopback, and the far-away portals are replaced by our simulator over real HTTP.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Read once at import: the `settings` fixture clears PDI_* variables for each test.
+TEST_ES_URL = os.environ.get("PDI_TEST_ES_URL")
+TEST_DATABASE_URL = os.environ.get("PDI_TEST_DATABASE_URL")
 REFERENCE = REPO.parent / "shared" / "reference"
 
 
@@ -54,7 +58,7 @@ def seed():  # type: ignore[no-untyped-def]
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     from pdi.settings import load_settings
 
-    for key in list(__import__("os").environ):
+    for key in list(os.environ):
         if key.startswith("PDI_"):
             monkeypatch.delenv(key)
     return load_settings(data_dir=tmp_path / "data", http_max_retries=1)
@@ -77,3 +81,40 @@ def embedded_index(settings):  # type: ignore[no-untyped-def]
     idx = SqliteFtsIndex(settings.index_path)
     yield idx
     idx.close()
+
+
+def elasticsearch_url() -> str | None:
+    """The test Elasticsearch, from PDI_TEST_ES_URL (``scripts/elasticsearch start`` prints one).
+
+    Unset: Elasticsearch tests skip with a message saying how to enable them — except under CI,
+    where a missing Elasticsearch fails the run instead of skipping.
+    """
+    url = TEST_ES_URL
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test against a real Elasticsearch: PDI_TEST_ES_URL is not set (see .ci/run)")
+        pytest.skip("no Elasticsearch: run `scripts/elasticsearch start` and set PDI_TEST_ES_URL to the URL it prints")
+    return url
+
+
+@pytest.fixture(params=["sqlite-fts5", "elasticsearch"])
+def any_index(request, settings):  # type: ignore[no-untyped-def]
+    """Each index backend in turn, empty, for contract tests."""
+    if request.param == "sqlite-fts5":
+        from index.sqlite_fts import SqliteFtsIndex
+
+        idx = SqliteFtsIndex(settings.index_path)
+        yield idx
+        idx.close()
+        return
+    import uuid
+
+    from index.elasticsearch import ElasticsearchIndex
+
+    idx = ElasticsearchIndex(elasticsearch_url(), alias=f"pdi-test-{uuid.uuid4().hex[:10]}")
+    try:
+        yield idx
+    finally:
+        idx.client.indices.delete(index=f"{idx.alias}-*", ignore_unavailable=True, allow_no_indices=True)
+        idx.client.options(ignore_status=404).indices.delete_index_template(name=f"{idx.alias}-template")
+        idx.close()

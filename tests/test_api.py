@@ -198,3 +198,18 @@ def test_odd_input_never_gives_a_500(client, params):
 def test_odd_paths_never_give_a_500(client, path):
     r = client.get(path)
     assert 400 <= r.status_code < 500
+
+
+def test_unreachable_elasticsearch_gives_503_and_degraded_health(settings, store, seed):
+    from index.elasticsearch import ElasticsearchIndex
+
+    down = ElasticsearchIndex("http://127.0.0.1:9", alias="pdi-nowhere")  # nothing listens on port 9
+    with TestClient(create_app(settings, store, down, seed)) as c:
+        r = c.get("/api/search", params={"q": "use of force"})
+        assert r.status_code == 503
+        assert "Elasticsearch is unreachable" in r.json()["error"]
+        assert "Traceback" not in r.text
+        assert r.headers["Retry-After"]
+        health = c.get("/health").json()
+        assert health["status"] == "degraded" and not health["index"]["ok"]
+        assert c.get("/api/jurisdictions").status_code == 200  # served from the seed and store

@@ -188,3 +188,17 @@ def test_harvest_demo_reuses_a_simulator_already_serving_on_the_demo_port(tmp_pa
         assert json.loads(r.stdout.splitlines()[-1])["records_new"] > 0
         assert sim.request_count("data.seattle.gov") > 0
         assert "app_token" not in r.stderr  # sodapy's throttling notice is not repeated per client
+
+
+def test_scheduler_once(tmp_path: Path):
+    env = _env(tmp_path, PDI_DEMO_PORT=str(_free_port()))
+    r = subprocess.run(
+        [*PDI, "scheduler", "--demo", "--once", "--jurisdiction", "atlanta-ga"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("harvest succeeded: 1/1 sources ok")

@@ -170,3 +170,18 @@ def test_index_down_during_harvest_then_reindex_catches_up(h, monkeypatch):
     indexed, failed, _ = rebuild_index(h.store, h.index, jurisdiction_lookup(h.seed))
     assert (indexed, failed) == (result.records_new, 0)
     assert h.index.count() == h.store.count()
+
+
+def test_index_down_during_harvest_catches_up_on_the_next_run(h, monkeypatch):
+    from index.base import IndexUnavailable
+
+    def down(*_a, **_k):
+        raise IndexUnavailable("connection refused")
+
+    monkeypatch.setattr(h.index, "upsert", down)
+    first = h.harvest(only=["seattle-wa"])
+    assert first.index_errors > 0 and h.index.count() == 0
+    monkeypatch.undo()
+    second = h.harvest(only=["seattle-wa"])
+    assert second.records_new == 0 and second.index_synced == first.records_new
+    assert h.index.count() == h.store.count() == first.records_new

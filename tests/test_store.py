@@ -1,18 +1,112 @@
+"""The store's contract, run against SQLite and against a real PostgreSQL server.
+
+PostgreSQL comes from ``PDI_TEST_DATABASE_URL`` (``scripts/postgres start`` prints one); its role
+must be allowed to create databases: every test gets a fresh ``pdi_test_<random>`` database, dropped
+after. Without the variable the PostgreSQL cases are skipped, except under CI (``CI`` set), where
+they fail: CI must prove the store on both.
+"""
+
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, event, func, select, text, update
 
 from catalog.vocabulary import RecordStatus
-from store.store import ChangeKind, RunStatus, Stage
+from store import Store, StoreError
+from store import schema as t
+from store.store import ChangeKind, RunStatus, Stage, engine_url
 from tests.factories import make_record
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SOURCE = "socrata:data.seattle.gov"
+BACKENDS = ["sqlite", "postgresql"]
+
+# Read once at import: fixtures elsewhere clear PDI_* variables from the environment of a test.
+PG_URL = os.environ.get("PDI_TEST_DATABASE_URL")
+HOW_TO_ENABLE = (
+    "PostgreSQL store tests need a server: run `scripts/postgres start` and set "
+    "PDI_TEST_DATABASE_URL to the URL it prints (its role needs CREATEDB)"
+)
 
 
-def _put(store, record, run_id=None):
-    return store.upsert_record(
-        record, source_url="https://x.invalid", raw_content={"a": 1}, fetched_at=T0, run_id=run_id
-    )
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test; yields its URL and drops it after."""
+    name = f"pdi_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(engine_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield engine_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _server_url() -> str:
+    """The test PostgreSQL server's URL; skips without one (fails under CI)."""
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but PDI_TEST_DATABASE_URL is not. {HOW_TO_ENABLE}")
+        pytest.skip(HOW_TO_ENABLE)
+    return PG_URL
+
+
+@contextmanager
+def backend_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A store URL of ``backend`` holding nothing yet (skips or, under CI, fails without a server)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{(tmp_path / 'data' / 'pdi.sqlite').as_posix()}"
+        return
+    with fresh_database(_server_url()) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with backend_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """Overrides the conftest store: one per backend."""
+    s = Store(store_url)
+    s.create_schema()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def other_store(store_url: str, store: Store) -> Iterator[Store]:
+    """A second Store on the same database: its own engine and sessions, as another process has."""
+    s = Store(store_url)
+    yield s
+    s.close()
+
+
+def _put(store, record, run_id=None, **kw):
+    kw.setdefault("fetched_at", T0)
+    return store.upsert_record(record, source_url="https://x.invalid", raw_content={"a": 1}, run_id=run_id, **kw)
+
+
+def _table_count(store: Store, table) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+# ---- the contract ---------------------------------------------------------------------------
 
 
 def test_new_then_unchanged_then_changed(store):
@@ -29,14 +123,31 @@ def test_new_then_unchanged_then_changed(store):
     assert store.raw(rec.id)["content"] == {"a": 1}
 
 
+def test_unchanged_costs_no_write(store):
+    rec = make_record("abcd-0001", "Use of Force")
+    _put(store, rec)
+    statements: list[str] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", spy)
+    try:
+        assert _put(store, rec) is ChangeKind.UNCHANGED
+    finally:
+        event.remove(store.engine, "before_cursor_execute", spy)
+    assert statements and all(s.lstrip().upper().startswith("SELECT") for s in statements), statements
+    assert len(store.history(rec.id)) == 1
+
+
 def test_withdrawn_only_after_n_complete_harvests_then_restored(store):
     keep = make_record("abcd-0001", "Use of Force")
     gone = make_record("abcd-0002", "Arrests")
     _put(store, keep)
     _put(store, gone)
-    assert store.settle_source("socrata:data.seattle.gov", {keep.id}, run_id=None, withdraw_after=2) == []
+    assert store.settle_source(SOURCE, {keep.id}, run_id=None, withdraw_after=2) == []
     assert store.get(gone.id).status is RecordStatus.ACTIVE
-    assert store.settle_source("socrata:data.seattle.gov", {keep.id}, run_id=None, withdraw_after=2) == [gone.id]
+    assert store.settle_source(SOURCE, {keep.id}, run_id=None, withdraw_after=2) == [gone.id]
     stored = store.get(gone.id)
     assert stored.status is RecordStatus.WITHDRAWN
     assert stored.record.pdi.status is RecordStatus.WITHDRAWN
@@ -50,38 +161,78 @@ def test_withdrawn_only_after_n_complete_harvests_then_restored(store):
 def test_seen_again_resets_the_miss_count(store):
     rec = make_record("abcd-0001", "Use of Force")
     _put(store, rec)
-    store.settle_source("socrata:data.seattle.gov", set(), run_id=None, withdraw_after=2)
-    store.settle_source("socrata:data.seattle.gov", {rec.id}, run_id=None, withdraw_after=2)
-    store.settle_source("socrata:data.seattle.gov", set(), run_id=None, withdraw_after=2)
+    store.settle_source(SOURCE, set(), run_id=None, withdraw_after=2)
+    store.settle_source(SOURCE, {rec.id}, run_id=None, withdraw_after=2)
+    store.settle_source(SOURCE, set(), run_id=None, withdraw_after=2)
     assert store.get(rec.id).status is RecordStatus.ACTIVE
 
 
 def test_other_sources_are_untouched_by_settle(store):
     rec = make_record("abcd-0001", "Use of Force", source="socrata:data.austintexas.gov")
     _put(store, rec)
-    store.settle_source("socrata:data.seattle.gov", set(), run_id=None, withdraw_after=1)
+    store.settle_source(SOURCE, set(), run_id=None, withdraw_after=1)
     assert store.get(rec.id).status is RecordStatus.ACTIVE
 
 
-def test_runs_errors_and_interrupted_runs(store):
-    from sqlalchemy import update
-
-    from store import schema as t
-
+def test_runs_errors_and_interrupted_runs(store, store_url):
     run = store.start_run("test", 1)
-    sr = store.start_source_run(run, "socrata:data.seattle.gov", "socrata", "https://data.seattle.gov")
-    store.record_error(run, "socrata:data.seattle.gov", Stage.GATHER, "HTTP 500", url="https://data.seattle.gov/x")
+    sr = store.start_source_run(run, SOURCE, "socrata", "https://data.seattle.gov")
+    store.record_error(run, SOURCE, Stage.GATHER, "HTTP 500", url="https://data.seattle.gov/x")
     store.finish_source_run(sr, RunStatus.FAILED, error="HTTP 500")
     store.finish_run(run, RunStatus.FAILED, {"sources_failed": 1}, 0.5)
     assert store.runs()[0]["status"] == "failed"
     assert store.errors(run)[0]["stage"] == "gather"
-    assert store.last_source_runs()["socrata:data.seattle.gov"]["status"] == "failed"
+    assert store.last_source_runs()[SOURCE]["status"] == "failed"
     # a run left 'running' by a process that died is marked interrupted by the next one
-    dead = store.start_run("test", 1)
+    dying = Store(store_url)
+    dead = dying.start_run("test", 1)
+    dead_source = dying.start_source_run(dead, SOURCE, "socrata", "https://data.seattle.gov")
     with store.engine.begin() as conn:
-        conn.execute(update(t.harvest_runs).where(t.harvest_runs.c.id == dead).values(pid=2**22 + 12345))
+        conn.execute(update(t.harvest_runs).where(t.harvest_runs.c.id == dead).values(pid=_dead_pid()))
+    dying.close()  # its sessions end, as a killed process's do
     store.start_run("test", 1)
     assert {r["id"]: r["status"] for r in store.runs()}[dead] == "interrupted"
+    assert store.source_runs(dead)[0]["id"] == dead_source
+    assert store.source_runs(dead)[0]["status"] == "interrupted"
+
+
+def test_a_live_run_of_another_host_is_never_marked_interrupted(store, other_store):
+    live = other_store.start_run("scheduler", 3)
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(t.harvest_runs)
+            .where(t.harvest_runs.c.id == live)
+            .values(host="another-host.example", pid=_dead_pid())
+        )
+    store.start_run("api", 1)
+    assert store.mark_interrupted_runs() == 0
+    assert {r["id"]: r["status"] for r in store.runs()}[live] == "running"
+    other_store.finish_run(live, RunStatus.SUCCEEDED, {"sources_ok": 3}, 1.0)
+    assert {r["id"]: r["status"] for r in store.runs()}[live] == "succeeded"
+
+
+def test_a_dead_run_of_another_host_is_interrupted_on_postgresql_only(store, store_url):
+    """PostgreSQL knows a run is alive by its session's lock, whatever host it runs on; with
+    SQLite (one machine's file) another host's run is left as it is."""
+    crashed = Store(store_url)
+    run = crashed.start_run("scheduler", 1)
+    with store.engine.begin() as conn:
+        conn.execute(update(t.harvest_runs).where(t.harvest_runs.c.id == run).values(host="another-host.example"))
+    crashed.close()
+    fixed = store.mark_interrupted_runs()
+    status = {r["id"]: r["status"] for r in store.runs()}[run]
+    if store.dialect == "postgresql":
+        assert (fixed, status) == (1, "interrupted")
+    else:
+        assert (fixed, status) == (0, "running")
+
+
+def test_a_run_finished_is_never_marked_interrupted(store, other_store):
+    run = other_store.start_run("test", 1)
+    other_store.finish_run(run, RunStatus.SUCCEEDED, {}, 0.1)
+    other_store.close()
+    assert store.mark_interrupted_runs() == 0
+    assert store.runs()[0]["status"] == "succeeded"
 
 
 def test_iter_records_in_batches(store):
@@ -89,3 +240,301 @@ def test_iter_records_in_batches(store):
         _put(store, make_record(f"abcd-{i:04d}", f"Arrests {i}"))
     ids = [s.record.id for s in store.iter_records(batch=3)]
     assert len(ids) == 7 and ids == sorted(ids)
+
+
+def test_ids_come_back_in_byte_order_on_every_backend(store):
+    for remote in ["ab-1", "ab1", "ab", "a-b-c", "a0", "zz", "z-z", "0-a", "9"]:
+        _put(store, make_record(remote, f"Arrests {remote}"))
+    ids = [s.record.id for s in store.iter_records(batch=2)]
+    assert ids == sorted(ids)
+    assert [i for i, _ in store.fingerprints()] == ids
+    if store.dialect == "postgresql":
+        with store.engine.connect() as conn:
+            collation = conn.execute(
+                text(
+                    "SELECT collation_name FROM information_schema.columns "
+                    "WHERE table_name = 'records' AND column_name = 'id'"
+                )
+            ).scalar_one()
+        assert collation == "C"
+
+
+# ---- what PostgreSQL makes matter ----------------------------------------------------------
+
+
+def test_timestamps_come_back_aware_utc_and_equal(store):
+    seen_at = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    fetched_at = datetime(2026, 3, 29, 12, 0, 0, 654321, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    rec = make_record("abcd-0001", "Use of Force")
+    assert _put(store, rec, now=seen_at, fetched_at=fetched_at) is ChangeKind.NEW
+    stored = store.get(rec.id)
+    for value in (stored.first_seen, stored.last_seen, stored.last_changed, stored.record.pdi.source.first_seen):
+        assert value == seen_at
+        assert value.utcoffset() == timedelta(0)
+    raw = store.raw(rec.id)
+    assert raw["fetched_at"] == fetched_at and raw["fetched_at"].utcoffset() == timedelta(0)
+    at = store.history(rec.id)[0]["at"]
+    assert at == seen_at and at.utcoffset() == timedelta(0)
+    # a naive time is taken as UTC
+    later = datetime(2026, 4, 1, 8, 0, 0)
+    changed = rec.model_copy(update={"description": "Another description of the force incidents."})
+    assert _put(store, changed, now=later, fetched_at=later) is ChangeKind.CHANGED
+    stored = store.get(rec.id)
+    assert stored.first_seen == seen_at
+    assert stored.last_changed == later.replace(tzinfo=UTC)
+    assert store.raw(rec.id)["fetched_at"] == later.replace(tzinfo=UTC)
+    run = store.start_run("test", 1, now=seen_at)
+    started = store.runs()[0]
+    assert started["id"] == run and started["started_at"] == seen_at and started["started_at"].tzinfo is not None
+
+
+def test_text_round_trips_whatever_a_portal_sends(store):
+    title = (
+        "Use of Force — Ünïcödé ✓ 警察の武力行使 😀 שימוש בכוח " + "<script>alert('x')</script> & 'quotes' \"double\""
+    )
+    description = ("Line one\nLine two\t\\backslash\\ %s %(name)s '; DROP TABLE records; -- " * 4000) + "\u200b\u0301"
+    keywords = ["use of force", "nul\x00byte", "<b>bold</b>", "🚓"]
+    rec = make_record("abcd-0001", title, description=description, keywords=keywords)
+    raw_content = {"name": title, "nested": {"html": "<p>a&amp;b</p>", "nul": "x\x00y", "list": ["é", 1, None]}}
+    assert len(description) > 200_000
+    assert (
+        store.upsert_record(
+            rec, source_url="https://x.invalid/ü?q=a&b", raw_content=raw_content, fetched_at=T0, run_id=None
+        )
+        is ChangeKind.NEW
+    )
+    stored = store.get(rec.id)
+    assert stored.record.title == title
+    assert stored.record.description == description
+    assert stored.record.keyword == keywords
+    assert stored.record.content_hash() == rec.content_hash()
+    raw = store.raw(rec.id)
+    assert raw["content"] == raw_content and raw["source_url"] == "https://x.invalid/ü?q=a&b"
+    # the same record again is unchanged: nothing was altered on the way in
+    assert _put(store, rec) is ChangeKind.UNCHANGED
+    # free text with a NUL (PostgreSQL text cannot hold one) is still stored
+    nul_title = make_record("abcd-0002", "Arrests\x00 2024")
+    assert _put(store, nul_title) is ChangeKind.NEW
+    assert store.get(nul_title.id).record.title == "Arrests\x00 2024"
+    run = store.start_run("test", 1)
+    store.record_error(run, SOURCE, Stage.MAP, "bad \x00 byte 😀 " + "x" * 10_000, remote_id="r\x00" * 600)
+    error = store.errors(run)[0]
+    assert error["message"].startswith("bad ") and len(error["message"]) == 4000
+    assert len(error["remote_id"]) == 1200
+
+
+def test_two_stores_upsert_the_same_new_records_at_once(store, other_store):
+    """Two processes (two engines) writing the same new records at the same moment: each record is
+    NEW exactly once, nobody fails, and the history agrees with the record."""
+    records = [make_record(f"race-{i:04d}", f"Use of Force {i}") for i in range(40)]
+    kinds: dict[str, list[ChangeKind]] = {r.id: [] for r in records}
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(2)
+    lock = threading.Lock()
+
+    def writer(s: Store) -> None:
+        try:
+            for rec in records:
+                barrier.wait(timeout=30)
+                kind = _put(s, rec)
+                with lock:
+                    kinds[rec.id].append(kind)
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=writer, args=(s,)) for s in (store, other_store)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert not failures, failures
+    for rec in records:
+        assert sorted(kinds[rec.id]) == sorted([ChangeKind.NEW, ChangeKind.UNCHANGED]), (rec.id, kinds[rec.id])
+        assert [h["change"] for h in store.history(rec.id)] == ["new"]
+    assert store.count() == len(records)
+    assert _table_count(store, t.raw_records) == len(records)
+    assert _table_count(store, t.record_history) == len(records)
+
+
+def test_two_stores_write_different_versions_of_a_new_record_at_once(store, other_store):
+    base = [make_record(f"race-{i:04d}", f"Arrests {i}") for i in range(25)]
+    versions = {
+        "a": [r.model_copy(update={"description": f"Version A of {r.title}."}) for r in base],
+        "b": [r.model_copy(update={"description": f"Version B of {r.title}."}) for r in base],
+    }
+    kinds: dict[str, list[ChangeKind]] = {r.id: [] for r in base}
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def writer(s: Store, name: str) -> None:
+        try:
+            for rec in versions[name]:
+                barrier.wait(timeout=30)
+                kinds[rec.id].append(_put(s, rec))
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=writer, args=a) for a in ((store, "a"), (other_store, "b"))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert not failures, failures
+    for rec in base:
+        assert sorted(kinds[rec.id]) == sorted([ChangeKind.NEW, ChangeKind.CHANGED])
+        with store.engine.connect() as conn:
+            current = conn.execute(select(t.records.c.content_hash).where(t.records.c.id == rec.id)).scalar_one()
+            history = conn.execute(
+                select(t.record_history.c.change, t.record_history.c.content_hash, t.record_history.c.fields)
+                .where(t.record_history.c.record_id == rec.id)
+                .order_by(t.record_history.c.id)
+            ).all()
+        assert [h.change for h in history] == ["new", "changed"]
+        assert history[-1].content_hash == current  # the last change written is what is stored
+        assert json.loads(history[-1].fields) == ["description"]
+
+
+def test_a_reader_sees_a_whole_record_while_a_writer_updates_it(store, other_store):
+    rec = make_record("abcd-0001", "Version 0")
+    _put(store, rec)
+    writes = 150
+    stop = threading.Event()
+    problems: list[str] = []
+    reads = 0
+
+    def reader() -> None:
+        nonlocal reads
+        while not stop.is_set():
+            stored = other_store.get(rec.id)
+            if stored is None:
+                problems.append("record vanished")
+                return
+            n = stored.record.title.removeprefix("Version ")
+            if stored.record.description != f"Description of version {n}." and n != "0":
+                problems.append(f"title {stored.record.title!r} with {stored.record.description!r}")
+            if stored.status is not RecordStatus.ACTIVE:
+                problems.append(f"status {stored.status}")
+            reads += 1
+
+    th = threading.Thread(target=reader)
+    th.start()
+    try:
+        for i in range(1, writes + 1):
+            version = rec.model_copy(update={"title": f"Version {i}", "description": f"Description of version {i}."})
+            assert _put(store, version) is ChangeKind.CHANGED
+    finally:
+        stop.set()
+        th.join(timeout=60)
+    assert not problems, problems[:5]
+    assert reads > 0
+    assert store.get(rec.id).record.title == f"Version {writes}"
+    assert len(store.history(rec.id, limit=1000)) == writes + 1
+
+
+def test_two_stores_settle_one_source_at_once(store, other_store):
+    records = [make_record(f"gone-{i:04d}", f"Arrests {i}") for i in range(30)]
+    for rec in records:
+        _put(store, rec)
+    results: dict[str, list[str]] = {}
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def settle(s: Store, name: str) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[name] = s.settle_source(SOURCE, set(), run_id=None, withdraw_after=1)
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(exc)
+
+    threads = [threading.Thread(target=settle, args=a) for a in ((store, "a"), (other_store, "b"))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert not failures, failures
+    # each record withdrawn once, by one of them
+    assert sorted(results["a"] + results["b"]) == sorted(r.id for r in records)
+    assert store.count(RecordStatus.WITHDRAWN) == len(records)
+    for rec in records:
+        assert [h["change"] for h in store.history(rec.id)] == ["withdrawn", "new"]
+
+
+def test_create_schema_from_two_processes_at_once(store_url):
+    stores = [Store(store_url), Store(store_url)]
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def create(s: Store) -> None:
+        try:
+            barrier.wait(timeout=30)
+            s.create_schema()
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(exc)
+
+    threads = [threading.Thread(target=create, args=(s,)) for s in stores]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+    try:
+        assert not failures, failures
+        assert _put(stores[0], make_record("abcd-0001", "Arrests")) is ChangeKind.NEW
+        assert stores[1].count() == 1
+    finally:
+        for s in stores:
+            s.close()
+
+
+# ---- opening the store ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "driver"),
+    [
+        ("postgresql://pdi:secret@db.example:5432/pdi", "postgresql+psycopg"),
+        ("postgres://pdi@db.example/pdi", "postgresql+psycopg"),
+        ("postgresql+psycopg://pdi@db.example/pdi", "postgresql+psycopg"),
+        ("postgresql+psycopg2://pdi@db.example/pdi", "postgresql+psycopg2"),
+        ("sqlite:///data/pdi.sqlite", "sqlite"),
+    ],
+)
+def test_postgresql_urls_as_users_write_them(given, driver):
+    url = engine_url(given)
+    assert url.drivername == driver
+    assert url.host == (None if driver == "sqlite" else "db.example")
+
+
+def test_an_unreachable_server_is_a_clear_store_error():
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(StoreError) as caught:
+        Store(f"postgresql://pdi:hunter2-secret@127.0.0.1:{port}/pdi")
+    message = str(caught.value)
+    assert f"postgresql://pdi:***@127.0.0.1:{port}/pdi" in message
+    assert "hunter2" not in message
+    assert "refused" in message.lower()
+
+
+def test_a_refused_login_is_a_clear_store_error():
+    url = engine_url(_server_url()).set(username="no_such_role_pdi", password="hunter2-secret")
+    with pytest.raises(StoreError) as caught:
+        Store(url.render_as_string(hide_password=False))
+    message = str(caught.value)
+    assert "no_such_role_pdi" in message and "***" in message
+    assert "hunter2" not in message
+
+
+def _dead_pid() -> int:
+    """A pid no process has here."""
+    pid = 2**22 + 12345
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid += 1

@@ -1,0 +1,55 @@
+"""Keeping the index in step with the store, the registry of record.
+
+The index is derived: a harvest writes the store first and the index after, so when the index was
+down or rejected a document, the store is right and the index behind. :func:`sync_index`
+compares the two by content hash and repairs the difference — missing or stale documents are
+(re)indexed, documents of records no longer active are removed. It runs at the end of every
+harvest run, so the index catches up by itself once it is back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from index.base import IndexDocument, SearchIndex
+from index.documents import JurisdictionInfo, to_document
+from store import Store
+
+BATCH = 500
+
+
+@dataclass
+class SyncReport:
+    indexed: int = 0
+    deleted: int = 0
+    failed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.indexed or self.deleted)
+
+
+def sync_index(store: Store, index: SearchIndex, jurisdictions: Mapping[str, JurisdictionInfo]) -> SyncReport:
+    """Bring ``index`` in line with ``store``; raises IndexUnavailable if the index is down."""
+    in_index = dict(index.fingerprints())
+    report = SyncReport()
+    stale: list[str] = []
+    for record_id, digest in store.fingerprints():
+        if in_index.pop(record_id, None) != digest:
+            stale.append(record_id)
+    if in_index:
+        report.deleted = index.delete(list(in_index)).deleted
+    for start in range(0, len(stale), BATCH):
+        docs = list(_documents(store, stale[start : start + BATCH], jurisdictions))
+        result = index.upsert(docs)
+        report.indexed += result.indexed
+        report.failed += len(result.failed)
+    return report
+
+
+def _documents(store: Store, ids: list[str], jurisdictions: Mapping[str, JurisdictionInfo]) -> Iterator[IndexDocument]:
+    for record_id in ids:
+        stored = store.get(record_id)
+        if stored is not None:
+            yield to_document(stored.record, jurisdictions)
