@@ -60,6 +60,22 @@ MAPPINGS: dict[str, Any] = {
 }
 
 
+# Answers that mean "cannot search now", not "your request is wrong".
+UNAVAILABLE_TYPES = frozenset(
+    {
+        "index_closed_exception",
+        "no_shard_available_action_exception",
+        "search_phase_execution_exception",
+        "cluster_block_exception",
+        "unavailable_shards_exception",
+    }
+)
+
+
+def _is_unavailable(exc: ApiError) -> bool:
+    return exc.meta.status >= 500 or exc.meta.status == 429 or exc.message in UNAVAILABLE_TYPES
+
+
 def _unavailable(exc: Exception) -> IndexUnavailable:
     if isinstance(exc, ApiError):
         return IndexUnavailable(f"Elasticsearch answered {exc.meta.status}: {exc.message}")
@@ -145,9 +161,14 @@ class ElasticsearchIndex(SearchIndex):
             "summary": doc.summary,
         }
 
-    def _index_actions(self, documents: Iterable[IndexDocument]) -> Iterator[dict[str, Any]]:
+    def _index_actions(self, documents: Iterable[IndexDocument], report: IndexReport) -> Iterator[dict[str, Any]]:
         for d in documents:
-            yield {"_op_type": "index", "_id": d.id, "_source": self._source(d)}
+            try:
+                source = self._source(d)
+            except (TypeError, ValueError) as exc:  # a document we cannot even build
+                report.failed[d.id] = f"{type(exc).__name__}: {exc}"
+                continue
+            yield {"_op_type": "index", "_id": d.id, "_source": source}
 
     def _bulk(self, index: str, actions: Iterable[dict[str, Any]], report: IndexReport) -> None:
         for ok, item in helpers.streaming_bulk(
@@ -179,7 +200,7 @@ class ElasticsearchIndex(SearchIndex):
         self._ensure()
         report = IndexReport()
         try:
-            self._bulk(self.alias, self._index_actions(documents), report)
+            self._bulk(self.alias, self._index_actions(documents, report), report)
             self.client.indices.refresh(index=self.alias)
         except UNAVAILABLE_ERRORS as exc:
             raise _unavailable(exc) from exc
@@ -323,6 +344,10 @@ class ElasticsearchIndex(SearchIndex):
             result = self.client.search(index=self.alias, **body)
         except UNAVAILABLE_ERRORS as exc:
             raise _unavailable(exc) from exc
+        except ApiError as exc:
+            if _is_unavailable(exc):
+                raise _unavailable(exc) from exc
+            raise
         if result.get("_shards", {}).get("failed"):
             raise IndexUnavailable("Elasticsearch could not search every shard (is the cluster red?)")
         hits = result["hits"]["hits"]

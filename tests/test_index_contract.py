@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -186,3 +187,13 @@ def test_fingerprints_and_rebuild(index):
     report = index.rebuild(to_document(r, JURISDICTIONS) for r in keep)
     assert report.indexed == 2 and index.count() == 2
     assert index.search(SearchQuery(q="arrests")).hits[0].id == index.records["d2"].id
+
+
+def test_a_rejected_document_is_reported_and_the_batch_goes_on(index):
+    good = make_record("g1", "Good Arrests", jurisdiction="dallas-tx", source="socrata:www.dallasopendata.com")
+    doc = to_document(good, JURISDICTIONS)
+    bad = replace(to_document(make_record("b1", "Bad Arrests"), JURISDICTIONS), facets={"state": [{"nested": "x"}]})
+    report = index.upsert([bad, doc])
+    assert list(report.failed) == [bad.id]
+    assert report.indexed == 1
+    assert [h.id for h in index.search(SearchQuery(q="good arrests")).hits] == [good.id]
