@@ -202,3 +202,35 @@ def test_scheduler_once(tmp_path: Path):
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("harvest succeeded: 1/1 sources ok")
+
+
+def test_harvest_reindex_and_search_on_elasticsearch(tmp_path: Path):
+    import uuid
+
+    from elasticsearch import Elasticsearch
+
+    from tests.conftest import elasticsearch_url
+
+    url = elasticsearch_url()
+    alias = f"pdi-cli-{uuid.uuid4().hex[:8]}"
+    env = _env(tmp_path, PDI_DEMO_PORT=str(_free_port()), PDI_INDEX_URL=url, PDI_INDEX_NAME=alias)
+    try:
+        h = subprocess.run(
+            [*PDI, "harvest", "--demo", "--json", "--jurisdiction", "seattle-wa"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert h.returncode == 0, h.stderr
+        new = json.loads(h.stdout.splitlines()[-1])["records_new"]
+        r = subprocess.run([*PDI, "reindex", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["indexed"] == new
+        s = subprocess.run([*PDI, "search", "police", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert json.loads(s.stdout)["total"] == new
+        es = Elasticsearch(url)
+        assert len(es.indices.get_alias(name=alias)) == 1  # the old physical index is gone
+    finally:
+        Elasticsearch(url).indices.delete(index=f"{alias}-*", ignore_unavailable=True, allow_no_indices=True)
