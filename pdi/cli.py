@@ -474,7 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from index.base import IndexUnavailable
     from pdi.settings import SettingsError
+    from store import StoreError
 
     args = build_parser().parse_args(argv)
     try:
@@ -482,6 +484,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except (SettingsError, SeedError) as exc:
         _err(f"pdi: {exc}")
         code = EXIT_USAGE
+    except (StoreError, IndexUnavailable) as exc:
+        # a database or index that cannot be reached: one line, not a traceback
+        _err(f"pdi: {exc}")
+        code = EXIT_FAILED
     except KeyboardInterrupt:
         _err("pdi: interrupted")
         code = 130

@@ -215,13 +215,13 @@ class Store:
         transaction, which this waits for). Returns whether this inserted it."""
         keys = list(table.primary_key.columns)
         if self.dialect == "postgresql":
-            # RETURNING, not rowcount: psycopg's cursor reports no rowcount for an INSERT here.
+            # RETURNING tells whether it went in (SQLAlchemy keeps no rowcount of an INSERT on psycopg).
             returning = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys).returning(*keys)
             return conn.execute(returning).first() is not None
         if self.dialect == "sqlite":
-            # (RETURNING would need SQLite 3.35; its rowcount is reliable.)
+            # rowcount rather than RETURNING, which would need SQLite 3.35.
             ignoring = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-            return conn.execute(ignoring).rowcount == 1
+            return conn.execute(ignoring.execution_options(preserve_rowcount=True)).rowcount == 1
         try:
             with conn.begin_nested():
                 conn.execute(insert(table).values(**values))

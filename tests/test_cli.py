@@ -234,3 +234,11 @@ def test_harvest_reindex_and_search_on_elasticsearch(tmp_path: Path):
         assert len(es.indices.get_alias(name=alias)) == 1  # the old physical index is gone
     finally:
         Elasticsearch(url).indices.delete(index=f"{alias}-*", ignore_unavailable=True, allow_no_indices=True)
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path):
+    env = _env(tmp_path, PDI_DATABASE_URL="postgresql://pdi@127.0.0.1:9/pdi")
+    r = subprocess.run([*PDI, "reindex"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert len(r.stderr.strip().splitlines()) == 1 and "cannot connect to store" in r.stderr
+    assert "Traceback" not in r.stderr
