@@ -6,6 +6,7 @@ what they need as dependencies, so tests build it on a temporary store once per 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import routes
+from api import operations, routes
 from api.deps import AppState
 from catalog_seed import Seed
 from index.base import IndexUnavailable, InvalidCursor, SearchIndex
@@ -32,7 +33,13 @@ Errors are JSON objects `{"error": "...", "detail": [...]}` with a 4xx status fo
 """
 
 
-def create_app(settings: Settings, store: Store, index: SearchIndex, seed: Seed) -> FastAPI:
+def create_app(
+    settings: Settings,
+    store: Store,
+    index: SearchIndex,
+    seed: Seed,
+    trigger: Callable[[list[str] | None], dict[str, Any]] | None = None,
+) -> FastAPI:
     app = FastAPI(
         title="PDI Catalog",
         version=VERSION,
@@ -41,10 +48,11 @@ def create_app(settings: Settings, store: Store, index: SearchIndex, seed: Seed)
             {"name": "search", "description": "Federated search across every jurisdiction"},
             {"name": "datasets", "description": "One dataset's full record and history"},
             {"name": "jurisdictions", "description": "Participating jurisdictions and their portals"},
-            {"name": "service", "description": "Health of the service"},
+            {"name": "harvests", "description": "Harvest runs, sources and the admin trigger"},
+            {"name": "service", "description": "Health and metrics of the service"},
         ],
     )
-    app.state.pdi = AppState(settings=settings, store=store, index=index, seed=seed)
+    app.state.pdi = AppState(settings=settings, store=store, index=index, seed=seed, trigger=trigger)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -70,6 +78,7 @@ def create_app(settings: Settings, store: Store, index: SearchIndex, seed: Seed)
         )
 
     app.include_router(routes.router)
+    app.include_router(operations.router)
     return app
 
 

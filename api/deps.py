@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 
@@ -18,6 +20,8 @@ class AppState:
     store: Store
     index: SearchIndex
     seed: Seed
+    # starts a harvest now of the given sources (None: all); set by the process that can harvest
+    trigger: Callable[[list[str] | None], dict[str, Any]] | None = None
 
 
 def get_state(request: Request) -> AppState:

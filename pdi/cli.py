@@ -83,9 +83,42 @@ def _start_demo_simulator(settings: Any, stack: ExitStack, seed: Any) -> Any:
     return sim
 
 
-def _run_harvest(rt: Any, args: argparse.Namespace, sim: Any) -> Any:
+def _run_factory(rt: Any, sim: Any, progress: Any = None) -> Any:
+    """Builds harvest runs over the runtime's store and index (a fresh HTTP client each)."""
     from harvesters.http import HttpClient
-    from scheduler.run import HarvestRun, SourceResult
+    from scheduler.run import HarvestRun
+
+    def make_run() -> HarvestRun:
+        return HarvestRun(
+            rt.store,
+            rt.index,
+            rt.jurisdictions,
+            HttpClient(rt.settings.http(), route=sim.route if sim is not None else None),
+            withdraw_after=rt.settings.withdraw_after,
+            workers=rt.settings.harvest_workers,
+            progress=progress,
+        )
+
+    return make_run
+
+
+def _background_trigger(rt: Any, sim: Any) -> Any:
+    """Harvest now in a thread of this process (when no scheduler runs in it)."""
+    import threading
+
+    make_run = _run_factory(rt, sim)
+
+    def trigger(source_ids: list[str] | None) -> dict[str, Any]:
+        wanted = set(source_ids) if source_ids is not None else None
+        plans = [p for p in rt.seed.sources() if wanted is None or p.source_id in wanted]
+        threading.Thread(target=lambda: make_run().run(plans, trigger="api"), daemon=True).start()
+        return {"sources": [p.source_id for p in plans], "mode": "background"}
+
+    return trigger
+
+
+def _run_harvest(rt: Any, args: argparse.Namespace, sim: Any) -> Any:
+    from scheduler.run import SourceResult
 
     only = args.jurisdiction or None
     if only:
@@ -93,14 +126,13 @@ def _run_harvest(rt: Any, args: argparse.Namespace, sim: Any) -> Any:
         if unknown:
             raise SystemExit(f"pdi: unknown jurisdiction id(s): {', '.join(unknown)} (see `pdi jurisdictions`)")
     plans = rt.seed.sources(only=only)
-    http = HttpClient(rt.settings.http(), route=sim.route if sim is not None else None)
     done = 0
 
     def progress(event: str, r: SourceResult) -> None:
         nonlocal done
         if event == "done":
             done += 1
-            mark = "ok  " if r.status.value == "succeeded" else "FAIL"
+            mark = {"succeeded": "ok  ", "skipped": "skip"}.get(r.status.value, "FAIL")
             line = (
                 f"[{done}/{len(plans)}] {mark} {r.source_id}: {r.records_seen} datasets, "
                 f"{r.records_new} new, {r.records_changed} changed, {r.records_unchanged} unchanged, "
@@ -113,16 +145,7 @@ def _run_harvest(rt: Any, args: argparse.Namespace, sim: Any) -> Any:
             _err(f"      … {r.source_id}: {r.records_seen} datasets read")
 
     _err(f"harvesting {len(plans)} sources with {rt.settings.harvest_workers} workers")
-    run = HarvestRun(
-        rt.store,
-        rt.index,
-        rt.jurisdictions,
-        http,
-        withdraw_after=rt.settings.withdraw_after,
-        workers=rt.settings.harvest_workers,
-        progress=progress,
-    )
-    return run.run(plans, trigger="demo" if sim is not None else "cli")
+    return _run_factory(rt, sim, progress)().run(plans, trigger="demo" if sim is not None else "cli")
 
 
 def _summary_line(s: Any) -> str:
@@ -153,7 +176,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
 # ---- serve / up ----------------------------------------------------------------------------
 
 
-def _serve(rt: Any, host: str, port: int) -> None:
+def _serve(rt: Any, host: str, port: int, trigger: Any = None) -> None:
     import uvicorn
 
     from api.app import create_app
@@ -173,7 +196,7 @@ def _serve(rt: Any, host: str, port: int) -> None:
                 _err(f"index caught up with the store: {report.indexed} indexed, {report.deleted} removed")
     except IndexUnavailable as exc:
         _err(f"warning: the search index is unavailable ({exc}); search answers 503 until it is back")
-    app = create_app(rt.settings, rt.store, rt.index, rt.seed)
+    app = create_app(rt.settings, rt.store, rt.index, rt.seed, trigger=trigger)
     _err(f"serving the API at http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -184,7 +207,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     rt = open_runtime(settings)
     try:
-        _serve(rt, settings.host, settings.port)
+        _serve(rt, settings.host, settings.port, trigger=_background_trigger(rt, None))
     finally:
         rt.close()
     return EXIT_OK
@@ -202,7 +225,19 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not args.no_harvest:
             summary = _run_harvest(rt, args, sim)
             _err(_summary_line(summary))
-        _serve(rt, settings.host, settings.port)
+        # the scheduler runs in this process: next harvests one period after this one
+        from datetime import UTC, datetime
+
+        from scheduler.service import SchedulerService
+
+        service = SchedulerService(rt.store, rt.seed, _run_factory(rt, sim), workers=2)
+        service.start(first_run=datetime.now(UTC) + service.policy.default_period)
+        stack.callback(service.shutdown, False)
+
+        def trigger(source_ids: list[str] | None) -> dict[str, Any]:
+            return {"sources": service.run_now(source_ids), "mode": "scheduler"}
+
+        _serve(rt, settings.host, settings.port, trigger=trigger)
     return EXIT_OK
 
 
@@ -210,15 +245,17 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    """Harvest every source now and then every --every hours, until stopped (SIGTERM or Ctrl-C).
+    """Run the harvest scheduler as a service of its own, until SIGTERM or Ctrl-C.
 
-    A deliberately plain loop: one failing source never stops it, and a failed run is retried at
-    the next tick. Per-source schedules, jitter and backoff come with the APScheduler service.
+    One persisted job per source (see scheduler/service.py); sources never harvested before run
+    now, the others keep their stored next-run time. ``--once`` harvests every source once and exits.
     """
     import signal
     import threading
+    from datetime import UTC, datetime, timedelta
 
     from pdi.runtime import open_runtime
+    from scheduler.service import SchedulePolicy, SchedulerService
 
     settings = _settings(args)
     stop = threading.Event()
@@ -227,16 +264,23 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         rt = open_runtime(settings)
         stack.callback(rt.close)
         sim = _start_demo_simulator(settings, stack, rt.seed) if args.demo else None
-        while not stop.is_set():
-            try:
-                summary = _run_harvest(rt, args, sim)
-                print(_summary_line(summary), flush=True)
-            except Exception as exc:  # noqa: BLE001 - the service outlives one bad run
-                _err(f"pdi scheduler: harvest failed: {type(exc).__name__}: {exc}")
-            if args.once:
-                break
-            _err(f"next harvest in {args.every:g} h")
-            stop.wait(args.every * 3600)
+        if args.once:
+            summary = _run_harvest(rt, args, sim)
+            print(_summary_line(summary), flush=True)
+            return EXIT_OK if summary.sources_failed == 0 else EXIT_FAILED
+        policy = SchedulePolicy(default_period=timedelta(hours=args.every))
+        service = SchedulerService(rt.store, rt.seed, _run_factory(rt, sim), policy=policy)
+        service.start(first_run=datetime.now(UTC))
+        stack.callback(service.shutdown)
+        jobs = service.scheduler.get_jobs()
+        soonest = min((j.next_run_time for j in jobs if j.next_run_time), default=None)
+        _err(f"scheduler: {len(jobs)} sources scheduled every {args.every:g} h; next run {soonest}")
+        try:
+            while not stop.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            pass
+        _err("scheduler: stopping (running harvests finish first)")
     return EXIT_OK
 
 

@@ -56,6 +56,7 @@ class HarvestSummary:
     sources_total: int = 0
     sources_ok: int = 0
     sources_failed: int = 0
+    sources_skipped: int = 0  # already being harvested by another run
     records_new: int = 0
     records_changed: int = 0
     records_unchanged: int = 0
@@ -119,7 +120,7 @@ class HarvestRun:
                 for future in as_completed(futures):
                     summary.sources.append(future.result())
             self._sync_index(run_id, summary)
-            ok = sum(1 for s in summary.sources if s.status is RunStatus.SUCCEEDED)
+            ok = sum(1 for s in summary.sources if s.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED))
             if ok == len(plans):
                 status = RunStatus.SUCCEEDED
             elif ok == 0:
@@ -164,7 +165,8 @@ class HarvestRun:
 
     def _total(self, summary: HarvestSummary) -> None:
         summary.sources_ok = sum(1 for s in summary.sources if s.status is RunStatus.SUCCEEDED)
-        summary.sources_failed = len(summary.sources) - summary.sources_ok
+        summary.sources_skipped = sum(1 for s in summary.sources if s.status is RunStatus.SKIPPED)
+        summary.sources_failed = len(summary.sources) - summary.sources_ok - summary.sources_skipped
         for name in (
             "records_new",
             "records_changed",
@@ -202,7 +204,13 @@ class HarvestRun:
         started = time.monotonic()
         result = SourceResult(source_id=plan.source_id, platform=plan.platform, url=plan.url)
         with self._write_lock:
-            source_run_id = self.store.start_source_run(run_id, plan.source_id, plan.platform, plan.url)
+            source_run_id = self.store.claim_source_run(run_id, plan.source_id, plan.platform, plan.url)
+        if source_run_id is None:
+            # another run (this process or another sharing the store) is harvesting it now
+            result.status = RunStatus.SKIPPED
+            result.error = "skipped: a harvest of this source is already running"
+            self._notify("done", result)
+            return result
         self._notify("start", result)
         harvester = registry.get(plan.platform)
         ctx = SourceContext(

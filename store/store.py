@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, case, create_engine, event, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -38,6 +39,7 @@ RUN_LOCK_SPACE = 0x50444952  # "PDIR"
 # Advisory-lock key of PostgreSQL taken while creating the tables, so two processes starting at once
 # do not both create them.
 SCHEMA_LOCK = (RUN_LOCK_SPACE, 0)
+SOURCE_LOCK_SPACE = 0x50444953  # "PDIS": one advisory lock per source while a run of it starts
 CONNECT_TIMEOUT_S = 10
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -60,6 +62,7 @@ class RunStatus(StrEnum):
     PARTIAL = "partial"  # some sources failed
     FAILED = "failed"
     INTERRUPTED = "interrupted"  # its process died before it finished
+    SKIPPED = "skipped"  # a source already being harvested by another run
 
 
 class Stage(StrEnum):
@@ -508,6 +511,53 @@ class Store:
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
+    def claim_source_run(self, run_id: int, source_id: str, platform: str, url: str) -> int | None:
+        """Start a run of ``source_id`` unless one is already running (in any process sharing this
+        store): at most one harvest per source at a time. Returns the source run id, or None."""
+        with self._write() as conn:
+            if self.dialect == "postgresql":
+                # serialise the check-then-insert per source across processes
+                key = zlib.crc32(source_id.encode()) - 2**31
+                conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": SOURCE_LOCK_SPACE, "b": key})
+            busy = conn.execute(
+                select(func.count())
+                .select_from(t.source_runs)
+                .where(t.source_runs.c.source_id == source_id, t.source_runs.c.status == RunStatus.RUNNING.value)
+            ).scalar_one()
+            if busy:
+                return None
+            result = conn.execute(
+                insert(t.source_runs).values(
+                    run_id=run_id,
+                    source_id=source_id,
+                    platform=platform,
+                    url=url,
+                    started_at=utcnow(),
+                    status=RunStatus.RUNNING.value,
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def consecutive_failures(self, source_id: str, limit: int = 20) -> int:
+        """How many of the source's latest finished runs failed in a row (for backoff)."""
+        query = (
+            select(t.source_runs.c.status)
+            .where(
+                t.source_runs.c.source_id == source_id,
+                t.source_runs.c.status.in_([RunStatus.SUCCEEDED.value, RunStatus.FAILED.value]),
+            )
+            .order_by(t.source_runs.c.id.desc())
+            .limit(limit)
+        )
+        with self._read() as conn:
+            statuses = [r.status for r in conn.execute(query)]
+        count = 0
+        for status in statuses:
+            if status != RunStatus.FAILED.value:
+                break
+            count += 1
+        return count
+
     def finish_source_run(self, source_run_id: int, status: RunStatus, **values: Any) -> None:
         with self._write() as conn:
             conn.execute(
@@ -603,6 +653,46 @@ class Store:
         with self._read() as conn:
             rows = conn.execute(query).mappings().all()
         return [_aware_row(dict(r)) for r in rows]
+
+    def run_counts(self) -> dict[str, int]:
+        """Harvest runs per status."""
+        query = select(t.harvest_runs.c.status, func.count()).group_by(t.harvest_runs.c.status)
+        with self._read() as conn:
+            return {status: int(n) for status, n in conn.execute(query)}
+
+    def record_counts(self) -> dict[str, int]:
+        """Records per status (active, withdrawn)."""
+        query = select(t.records.c.status, func.count()).group_by(t.records.c.status)
+        with self._read() as conn:
+            return {status: int(n) for status, n in conn.execute(query)}
+
+    def source_health(self) -> dict[str, dict[str, Any]]:
+        """Per source: runs, failed runs, errors, last successful run's finish time."""
+        sr = t.source_runs
+        runs = select(
+            sr.c.source_id,
+            func.count().label("runs"),
+            func.sum(case((sr.c.status == RunStatus.FAILED.value, 1), else_=0)).label("failed"),
+            func.max(case((sr.c.status == RunStatus.SUCCEEDED.value, sr.c.finished_at), else_=None)).label("last_ok"),
+        ).group_by(sr.c.source_id)
+        errors = select(t.harvest_errors.c.source_id, func.count().label("errors")).group_by(
+            t.harvest_errors.c.source_id
+        )
+        with self._read() as conn:
+            out = {
+                r.source_id: {
+                    "runs": int(r.runs),
+                    "failed": int(r.failed or 0),
+                    "last_ok": _aware(r.last_ok),
+                    "errors": 0,
+                }
+                for r in conn.execute(runs)
+            }
+            for r in conn.execute(errors):
+                out.setdefault(r.source_id, {"runs": 0, "failed": 0, "last_ok": None, "errors": 0})["errors"] = int(
+                    r.errors
+                )
+        return out
 
     def last_source_runs(self) -> dict[str, dict[str, Any]]:
         """The latest run of each source, keyed by source id."""
