@@ -52,11 +52,32 @@ class SearchResponse(BaseModel):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
 
 
+class ColumnRename(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+
+
+class ColumnRetype(BaseModel):
+    name: str
+    from_: str | None = Field(alias="from")
+    to: str | None
+
+
+class ColumnChanges(BaseModel):
+    """A schema change: what users relying on a column need to know."""
+
+    added: list[str]
+    removed: list[str]
+    renamed: list[ColumnRename]
+    retyped: list[ColumnRetype]
+
+
 class HistoryEntry(BaseModel):
     at: datetime
     change: str
     fields: list[str]
     run_id: int | None
+    columns: ColumnChanges | None = Field(None, description="set when the dataset's columns changed")
 
 
 class DatasetResponse(BaseModel):
@@ -68,6 +89,7 @@ class DatasetResponse(BaseModel):
     jurisdictions: list[JurisdictionRef]
     record: CatalogRecord = Field(description="the DCAT-US 1.1 dataset with the `pdi` extension")
     history: list[HistoryEntry]
+    schema_changed_at: datetime | None = Field(description="when the columns last changed, if they ever did")
 
 
 class SourceOut(BaseModel):

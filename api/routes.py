@@ -175,6 +175,7 @@ def dataset(
     stored = store.get(dataset_id)
     if stored is None:
         raise HTTPException(404, f"no dataset with id {dataset_id!r}")
+    history = [HistoryEntry.model_validate(h) for h in store.history(dataset_id)]
     return DatasetResponse(
         id=stored.record.id,
         status=stored.status.value,
@@ -183,7 +184,8 @@ def dataset(
         last_changed=stored.last_changed,
         jurisdictions=_refs(seed, stored.record.pdi.jurisdictions),
         record=stored.record,
-        history=[HistoryEntry(**h) for h in store.history(dataset_id)],
+        history=history,
+        schema_changed_at=next((h.at for h in history if h.columns is not None), None),
     )
 
 

@@ -107,6 +107,38 @@ def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return fields
 
 
+def column_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How a dataset's columns changed: added, removed, renamed (one column gone and one new of the
+    same type in the same position) and retyped. None when nothing a user relies on changed."""
+
+    def key(c: dict[str, Any]) -> str:
+        return str(c.get("field_name") or c.get("name"))
+
+    old = {key(c): c for c in before}
+    new = {key(c): c for c in after}
+    added = [k for k in new if k not in old]
+    removed = [k for k in old if k not in new]
+    renamed = []
+    old_pos = {key(c): i for i, c in enumerate(before)}
+    new_pos = {key(c): i for i, c in enumerate(after)}
+    for gone in list(removed):
+        match = next(
+            (a for a in added if new[a].get("type") == old[gone].get("type") and new_pos[a] == old_pos[gone]), None
+        )
+        if match is not None:
+            renamed.append({"from": gone, "to": match})
+            removed.remove(gone)
+            added.remove(match)
+    retyped = [
+        {"name": k, "from": old[k].get("type"), "to": new[k].get("type")}
+        for k in new
+        if k in old and old[k].get("type") != new[k].get("type")
+    ]
+    if not (added or removed or renamed or retyped):
+        return None
+    return {"added": added, "removed": removed, "renamed": renamed, "retyped": retyped}
+
+
 def engine_url(url: str) -> URL:
     """The SQLAlchemy URL to connect with: ``postgresql://`` (or ``postgres://``), as users write
     it, uses the psycopg 3 driver that PDI Catalog installs. Other URLs are taken as they are."""
@@ -420,22 +452,37 @@ class Store:
             return int(conn.execute(query).scalar_one())
 
     def history(self, record_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The record's changes, newest first. An entry whose columns differ from the version
+        before it carries ``columns``: what was added, removed, renamed or retyped — the schema
+        change a user relying on a column needs to hear about."""
         query = (
             select(
                 t.record_history.c.at,
                 t.record_history.c.change,
                 t.record_history.c.fields,
                 t.record_history.c.run_id,
+                t.record_history.c.data,
             )
             .where(t.record_history.c.record_id == record_id)
             .order_by(t.record_history.c.id.desc())
-            .limit(limit)
+            .limit(limit + 1)  # one more, to compare the oldest shown with the version before it
         )
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return [
-            {"at": _aware(r.at), "change": r.change, "fields": json.loads(r.fields), "run_id": r.run_id} for r in rows
-        ]
+        columns = [json.loads(r.data).get("pdi", {}).get("columns", []) for r in rows]
+        out = []
+        for i, r in enumerate(rows[:limit]):
+            entry: dict[str, Any] = {
+                "at": _aware(r.at),
+                "change": r.change,
+                "fields": json.loads(r.fields),
+                "run_id": r.run_id,
+                "columns": None,
+            }
+            if i + 1 < len(rows) and "pdi.columns" in entry["fields"]:
+                entry["columns"] = column_changes(columns[i + 1], columns[i])
+            out.append(entry)
+        return out
 
     def raw(self, record_id: str) -> dict[str, Any] | None:
         with self._read() as conn:

@@ -185,3 +185,36 @@ def test_index_down_during_harvest_catches_up_on_the_next_run(h, monkeypatch):
     second = h.harvest(only=["seattle-wa"])
     assert second.records_new == 0 and second.index_synced == first.records_new
     assert h.index.count() == h.store.count() == first.records_new
+
+
+def test_a_schema_change_is_kept_in_history_and_flagged(h, settings):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    h.harvest(only=["seattle-wa"])
+    target = next(d for d in h.sim.datasets(SEATTLE) if d.police and d.asset_type == "dataset" and len(d.columns) >= 3)
+    cols = list(target.columns)
+    dropped, renamed, retyped = cols[0], cols[1], cols[2]
+    cols[1] = replace(renamed, name=renamed.name + " New", field_name=renamed.field_name + "_new")
+    cols[2] = replace(retyped, datatype="number" if retyped.datatype != "number" else "text")
+    new_cols = [*cols[1:], replace(cols[-1], name="Added Column", field_name="added_column")]
+    h.sim.update_dataset(SEATTLE, target.remote_id, columns=new_cols)
+    result = h.harvest(only=["seattle-wa"])
+    assert result.records_changed == 1
+    rid = record_id(f"socrata:{SEATTLE}", target.remote_id)
+    latest = h.store.history(rid)[0]
+    assert "pdi.columns" in latest["fields"]
+    change = latest["columns"]
+    assert dropped.field_name in change["removed"] and "added_column" in change["added"]
+    assert {
+        "name": retyped.field_name,
+        "from": change["retyped"][0]["from"],
+        "to": change["retyped"][0]["to"],
+    } in change["retyped"]
+    with TestClient(create_app(settings, h.store, h.index, h.seed)) as c:
+        page = c.get(f"/api/datasets/{rid}").json()
+    assert page["schema_changed_at"] is not None
+    assert page["history"][0]["columns"]["removed"] == change["removed"]

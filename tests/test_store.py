@@ -538,3 +538,27 @@ def _dead_pid() -> int:
         except PermissionError:
             pass
         pid += 1
+
+
+def test_column_changes_name_what_users_rely_on():
+    from store.store import column_changes
+
+    before = [
+        {"name": "A", "field_name": "a", "type": "text"},
+        {"name": "B", "field_name": "b", "type": "number"},
+        {"name": "C", "field_name": "c", "type": "text"},
+    ]
+    after = [
+        {"name": "A", "field_name": "a", "type": "number"},
+        {"name": "B2", "field_name": "b2", "type": "number"},
+        {"name": "D", "field_name": "d", "type": "text"},
+        {"name": "E", "field_name": "e", "type": "url"},
+    ]
+    change = column_changes(before, after)
+    assert change == {
+        "added": ["e"],
+        "removed": [],
+        "renamed": [{"from": "b", "to": "b2"}, {"from": "c", "to": "d"}],
+        "retyped": [{"name": "a", "from": "text", "to": "number"}],
+    }
+    assert column_changes(before, list(before)) is None
