@@ -59,6 +59,7 @@ class GatherStats:
     pages: int = 0
     requests: int = 0
     complete: bool = False  # True only once the whole catalog was read without error
+    total: int | None = None  # the catalog's size as the portal announces it, when it does
     errors: list[str] = field(default_factory=list)
 
 

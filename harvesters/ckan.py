@@ -242,6 +242,7 @@ class CkanHarvester(Harvester):
             packages = result["results"]
             total = result.get("count")
             total = total if isinstance(total, int) and not isinstance(total, bool) else None
+            stats.total = total
             if not packages:
                 guard.check_end(start, total, page_url)
                 break

@@ -189,6 +189,7 @@ class DcatUsHarvester(Harvester):
         if datasets is None:
             raise GatherError("not a DCAT-US catalog (no 'dataset' list) nor a v1.0 dataset array", source.url)
         stats.pages += 1
+        stats.total = len(datasets)
         fetched_at = datetime.now(UTC)
         seen: set[str] = set()
         for position, dataset in enumerate(datasets):

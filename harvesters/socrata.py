@@ -293,6 +293,7 @@ class SocrataHarvester(Harvester):
             results = body["results"]
             total = body.get("resultSetSize")
             total = total if isinstance(total, int) and not isinstance(total, bool) else None
+            stats.total = total
             if not results:
                 guard.check_end(offset, total, page_url)
                 break

@@ -365,6 +365,77 @@ def cmd_map(args: argparse.Namespace) -> int:
     return EXIT_OK if failed == 0 else EXIT_FAILED
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Try a source before adding it: read one page, say which platform it is, how many datasets
+    it has and how many of them look police-related. Stores nothing."""
+    from catalog.classify import classify_record
+    from catalog.ids import source_id
+    from harvesters import registry
+    from harvesters.base import GatherStats, SourceContext
+    from harvesters.http import HttpClient, HttpSettings
+
+    settings = _settings(args)
+    url = args.url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        _err(f"pdi check: {args.url!r} is not an http(s) URL")
+        return EXIT_USAGE
+    with ExitStack() as stack:
+        sim = None
+        if args.demo:
+            from catalog_seed import load_seed
+
+            sim = _start_demo_simulator(settings, stack, load_seed(settings.seed_dir))
+        http = HttpClient(
+            HttpSettings(
+                timeout_s=min(settings.http_timeout_s, 20), max_retries=1, user_agent=settings.http_user_agent
+            ),
+            route=sim.route if sim is not None else None,
+        )
+        # platform APIs first; data.json, which many platforms also publish, last
+        names = [args.platform] if args.platform else sorted(registry.names(), key=lambda n: (n == "dcat_us", n))
+        tried: list[str] = []
+        for name in names:
+            harvester = registry.get(name)
+            candidates = [url]
+            if name == "dcat_us" and not url.endswith(".json"):
+                candidates += [f"{url}/data.json", f"{url}/api/feed/dcat-us/1.1.json"]
+            for candidate in candidates:
+                ctx = SourceContext(source_id=source_id(name, candidate), platform=name, url=candidate)
+                stats = GatherStats()
+                sample = []
+                try:
+                    for raw in harvester.gather(ctx, http, stats):
+                        sample.append(classify_record(harvester.map_record(raw, ctx)))
+                        if stats.pages >= 1 and len(sample) >= args.sample:
+                            break
+                except Exception as exc:  # noqa: BLE001 - not this platform; try the next
+                    tried.append(f"{name} ({candidate}): {str(exc)[:120]}")
+                    continue
+                if not sample:
+                    tried.append(f"{name} ({candidate}): no datasets")
+                    continue
+                police = [r for r in sample if r.pdi.police_related]
+                result = {
+                    "url": candidate,
+                    "platform": name,
+                    "datasets": stats.total,
+                    "sampled": len(sample),
+                    "police_related": len(police),
+                    "examples": [{"title": r.title, "categories": r.pdi.category_ids} for r in police[:10]],
+                }
+                if args.json:
+                    print(json.dumps(result))
+                else:
+                    total = stats.total if stats.total is not None else f"at least {len(sample)}"
+                    print(f"{candidate}: a {harvester.title} source with {total} datasets")
+                    print(f"  {len(police)} of the {len(sample)} read look police-related:")
+                    for r in police[:10]:
+                        print(f"    {r.title}  [{', '.join(r.pdi.category_ids)}]")
+                return EXIT_OK
+    _err(f"pdi check: {url}: no platform answered ({'; '.join(tried) or 'nothing tried'})")
+    return EXIT_FAILED
+
+
 def cmd_reindex(args: argparse.Namespace) -> int:
     from pdi.runtime import open_runtime, rebuild_index
 
@@ -498,6 +569,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a recorded response: Socrata, CKAN or DCAT-US data.json")
     p.add_argument("--platform", help="skip shape detection (socrata, ckan, dcat_us)")
     p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser("check", help="try a portal URL before adding it: platform, datasets, police share")
+    p.add_argument("url", help="the portal's root URL (or a data.json / feed URL)")
+    p.add_argument("--platform", help="skip detection (socrata, ckan, dcat_us, …)")
+    p.add_argument("--sample", type=int, default=100, help="datasets to read and classify (default 100)")
+    p.add_argument("--demo", action="store_true", help="ask the local portal simulator instead of the internet")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("reindex", help="rebuild the search index from the store (no re-harvest)")
     p.add_argument("--json", action="store_true")

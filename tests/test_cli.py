@@ -17,7 +17,11 @@ from catalog.dcat import dataset_errors
 from tests.conftest import REPO, reference_dir
 
 PDI = [sys.executable, "-m", "pdi.cli"]
-SAMPLE_DIRS = ("socrata", "ckan", "dcat")
+SAMPLE_DIRS = ("socrata", "ckan", "dcat", "opendatasoft")
+EXTRA_SAMPLES = (
+    "arcgis/sce_drpep_arcgis_hub_dcat-us-1.1_feed_TRUNCATED-5-datasets.json",
+    "arcgis/columbia_mo_arcgis_rest_layer_metadata_f-json.json",
+)
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -34,7 +38,7 @@ def _free_port() -> int:
 
 def _samples() -> list[Path]:
     ref = reference_dir() / "portal-samples"
-    return sorted(p for d in SAMPLE_DIRS for p in (ref / d).glob("*.json"))
+    return sorted([*(p for d in SAMPLE_DIRS for p in (ref / d).glob("*.json")), *(ref / e for e in EXTRA_SAMPLES)])
 
 
 @pytest.mark.parametrize("sample", _samples(), ids=lambda p: p.name[:50])
@@ -242,3 +246,37 @@ def test_unreachable_database_is_one_line(tmp_path: Path):
     assert r.returncode == 1
     assert len(r.stderr.strip().splitlines()) == 1 and "cannot connect to store" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "platform"),
+    [
+        ("https://data.seattle.gov", "socrata"),
+        ("https://data.virginia.gov", "ckan"),
+        ("https://opendata.atlantapd.org", "dcat_us"),
+    ],
+)
+def test_check_says_platform_size_and_police_share_and_stores_nothing(tmp_path: Path, url: str, platform: str):
+    env = _env(tmp_path, PDI_DEMO_PORT=str(_free_port()))
+    r = subprocess.run(
+        [*PDI, "check", url, "--demo", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.splitlines()[-1])
+    assert result["platform"] == platform
+    assert result["datasets"] > result["police_related"] > 0
+    assert all(e["categories"] for e in result["examples"])
+    assert not (tmp_path / "data").exists()  # stores nothing
+
+
+def test_check_reports_when_nothing_answers(tmp_path: Path):
+    env = _env(tmp_path, PDI_DEMO_PORT=str(_free_port()))
+    r = subprocess.run(
+        [*PDI, "check", "https://no-such-portal.example", "--demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1 and "no platform answered" in r.stderr
