@@ -12,6 +12,7 @@ import csv
 import sys
 from collections import OrderedDict
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -51,8 +52,11 @@ FAMILY_TO_CATEGORIES = {
 }
 
 # Which harvester reads a portal of each platform, and where. ArcGIS Hub sites publish their
-# catalog as a DCAT-US 1.1 feed at this documented path; other platforms get harvesters later.
+# catalog as a DCAT-US 1.1 feed at this documented path; an ArcGIS Server is walked from its REST
+# services directory; OpenDataSoft's Explore API lives at the site root; other platforms get
+# harvesters later.
 HUB_FEED_PATH = "/api/feed/dcat-us/1.1.json"
+REST_SERVICES = "/rest/services"
 
 
 def sources_for(platform: str, url: str) -> tuple[list[dict[str, str]], str | None]:
@@ -64,6 +68,13 @@ def sources_for(platform: str, url: str) -> tuple[list[dict[str, str]], str | No
         if "?" in url or url.rstrip("/").count("/") > 2:
             return [], "not a Hub site root, so its DCAT-US feed address is not known"
         return [{"platform": "dcat_us", "url": url.rstrip("/") + HUB_FEED_PATH}], None
+    if platform == "arcgis_server":
+        if "?" in url or not url.rstrip("/").endswith(REST_SERVICES):
+            return [], "not an ArcGIS Server REST services root (…/rest/services)"
+        return [{"platform": "arcgis_server", "url": url.rstrip("/")}], None
+    if platform == "opendatasoft":
+        parts = urlsplit(url)
+        return [{"platform": "opendatasoft", "url": f"{parts.scheme}://{parts.netloc}"}], None
     return [], f"no harvester for platform '{platform}' yet"
 
 

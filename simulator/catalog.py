@@ -17,6 +17,7 @@ from functools import lru_cache
 from catalog.vocabulary import Category
 from simulator.dataset import FREQUENCIES, SimColumn, SimDataset, slugify
 from simulator.dates import EARLIEST, between
+from simulator.rest_layout import ServiceLayout
 from simulator.spec import JurisdictionInfo, PortalSpec
 from simulator.vocab import Kind, agency_abbreviation, city_kinds, column, kinds_by_category, vocabulary_columns
 
@@ -49,16 +50,38 @@ class _Draft:
 class IdMaker:
     """Remote ids, identifiers and slugs in the platform's style, unique within one portal."""
 
-    def __init__(self, rng: random.Random, platform: str, taken: set[str] | None = None) -> None:
+    def __init__(
+        self, rng: random.Random, platform: str, taken: set[str] | None = None, layout: ServiceLayout | None = None
+    ) -> None:
         self.rng = rng
         self.platform = platform
         self.taken = set(taken or ())
         self.slugs: set[str] = set()
+        self.layout = layout
 
-    def new(self) -> tuple[str, str]:
-        """(remote id, served identifier)."""
+    @classmethod
+    def for_portal(cls, rng: random.Random, spec: PortalSpec, taken: set[str] | None = None) -> IdMaker:
+        """An id maker for ``spec``'s platform; ArcGIS Server portals get a directory layout."""
+        layout = None
+        if spec.platform == "arcgis_server":
+            agency = agency_abbreviation(spec.jurisdictions[0].agency) if spec.jurisdictions else ""
+            layout = ServiceLayout(rng, spec.source_path, agency, taken)
+        return cls(rng, spec.platform, taken, layout)
+
+    def new(self, title: str = "", police: bool = False, group: str | None = None) -> tuple[str, str]:
+        """(remote id, served identifier). ``title``, ``police`` and ``group`` (the collection a
+        table belongs to) place an ArcGIS Server layer and name an OpenDataSoft dataset."""
         while True:
-            if self.platform == "socrata":
+            if self.layout is not None:
+                rid = ident = self.layout.new(title, police, group)
+            elif self.platform == "opendatasoft":
+                base = slugify(title)[:80].strip("-") or "dataset"
+                rid, n = base, 1
+                while rid in self.taken:
+                    n += 1
+                    rid = f"{base}-{n}"
+                ident = rid
+            elif self.platform == "socrata":
                 alphabet = "23456789abcdefghijkmnpqrstuvwxyz"
                 rid = "".join(self.rng.choice(alphabet) for _ in range(4)) + "-"
                 rid += "".join(self.rng.choice(alphabet) for _ in range(4))
@@ -91,7 +114,7 @@ def generate_portal(spec: PortalSpec, seed_number: int, now: datetime, size_rang
     used: set[str] = set()
     drafts = _police_drafts(rng, spec, n_police, now.year, used)
     drafts += _city_drafts(rng, spec, total - n_police, now.year, used)
-    ids = IdMaker(rng, spec.platform)
+    ids = IdMaker.for_portal(rng, spec)
     datasets = [_realise(rng, spec, draft, now, ids) for draft in drafts]
     datasets = _plant_hostile_text(rng, datasets)
     datasets.sort(key=lambda d: (d.created_at, d.remote_id))
@@ -250,7 +273,8 @@ def _realise(rng: random.Random, spec: PortalSpec, draft: _Draft, now: datetime,
     if draft.year is not None:
         rows = max(1, rows // 8)
     views = _log_uniform(rng, 20, 150_000 if kind.police else 60_000)
-    remote_id, identifier = ids.new()
+    group = draft.title.rsplit(" - ", 1)[0] if draft.part else None
+    remote_id, identifier = ids.new(draft.title, kind.police, group)
     title, asset_type = draft.title, "dataset"
     if spec.platform == "socrata":
         asset_type = rng.choices([a for a, _ in _SOCRATA_ASSETS], [w for _, w in _SOCRATA_ASSETS])[0]
@@ -305,7 +329,7 @@ def _description(rng: random.Random, spec: PortalSpec, draft: _Draft, frequency:
     if frequency and rng.random() < 0.5:
         sentences.append(f"Updated {FREQUENCIES[frequency].label.lower()}.")
     sentences += rng.sample(_EXTRA_SENTENCES, rng.randint(0, 2))
-    html_share = 0.8 if spec.platform == "dcat_us" else 0.12
+    html_share = {"dcat_us": 0.8, "opendatasoft": 0.85, "arcgis_server": 0.3}.get(spec.platform, 0.12)
     if rng.random() >= html_share:
         return " ".join(sentences)
     body = "".join(f"<p>{s}</p>" for s in sentences)

@@ -34,6 +34,17 @@ def ckan_ts(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
+def iso_offset(moment: datetime, micro: bool = False) -> str:
+    """OpenDataSoft style, with an explicit offset: ``2020-12-07T05:27:41+00:00`` (or with
+    microseconds, as its ``metadata_processed``)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds" if micro else "seconds")
+
+
+def epoch_ms(moment: datetime) -> int:
+    """ArcGIS style: milliseconds since the epoch."""
+    return int(moment.timestamp() * 1000)
+
+
 def epoch(moment: datetime) -> int:
     """Socrata views style: whole seconds since the epoch."""
     return int(moment.timestamp())

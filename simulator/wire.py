@@ -20,6 +20,7 @@ class SimRequest:
     params: dict[str, list[str]]  # query string merged with a form or JSON body
     base_url: str  # http://127.0.0.1:PORT as the client addressed us (Host header)
     json_body: Any = None
+    looping: bool = False  # served the ``paging_loop`` fault: paged or walked listings repeat themselves
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """The first value of a parameter."""
@@ -38,9 +39,13 @@ class SimRequest:
         return f"{self.base_url}/{self.host}{path}"
 
     def first_page(self) -> SimRequest:
-        """The same request with every paging parameter removed (the ``paging_loop`` fault)."""
+        """The same request with every paging parameter removed (the ``paging_loop`` fault).
+
+        Directories that are walked rather than paged (ArcGIS Server folders) read ``looping``
+        and list themselves again instead.
+        """
         params = {k: v for k, v in self.params.items() if k not in PAGING_PARAMS}
-        return replace(self, params=params)
+        return replace(self, params=params, looping=True)
 
 
 @dataclass

@@ -144,9 +144,10 @@ class SimWorld:
             spec = self._specs[host_of(host)]
             n = self._added.get(spec.host, 0) + 1
             self._added[spec.host] = n
-            ids = IdMaker(random.Random(f"{self.seed_number}:{spec.host}:added:{n}"), spec.platform, set(catalog))
+            ids = IdMaker.for_portal(random.Random(f"{self.seed_number}:{spec.host}:added:{n}"), spec, set(catalog))
             ids.slugs = {d.slug for d in catalog.values()}
-            remote_id, identifier = ids.new()
+            is_police = bool(cats) if police is None else police
+            remote_id, identifier = ids.new(title, is_police)
             kind = kinds_by_category()[cats[0]][0] if cats else None
             cols = values.pop("columns", None)
             now = self._now
@@ -158,7 +159,7 @@ class SimWorld:
                 slug=ids.slug(title),
                 title=title,
                 description=fill(kind.descriptions[0], spec, spec.jurisdictions[0]) if kind else f"{title}.",
-                police=bool(cats) if police is None else police,
+                police=is_police,
                 categories=cats,
                 kind=kind.key if kind else "custom",
                 jurisdiction=spec.jurisdictions[0].id,

@@ -29,7 +29,14 @@ EXPECTED = {
     "ckan/catalog.data.gov_hud_package_dicts_3-datasets_datajson-harvested.json": "ckan",
     "dcat/cftc_gov_data.json_dcat-us-1.1_datagov-harvester-fixture.json": "dcat_us",
     "arcgis/sce_drpep_arcgis_hub_dcat-us-1.1_feed_TRUNCATED-5-datasets.json": "dcat_us",
+    "arcgis/columbia_mo_arcgis_rest_layer_metadata_f-json.json": "arcgis_server",
+    "opendatasoft/campbelltown-nsw_explore_v2.0_catalog_dataset_weather-stations.json": "opendatasoft",
+    "opendatasoft/campbelltown-nsw_explore_v2.0_catalog_datasets_TRUNCATED-3-of-6-results.json": "opendatasoft",
+    "opendatasoft/data.economie.gouv.fr_explore_v2.1_catalog_datasets_1-result_include_app_metas.json": "opendatasoft",
+    "opendatasoft/data.sbb.ch_explore_v2.1_catalog_datasets_12-of-61-results_recorder-reduced.json": "opendatasoft",
 }
+# Recorded responses no harvester reads (an ArcGIS Online item search is not a catalog of one portal).
+UNREAD = ("arcgis/arcgis_online_sharing_rest_search_response_TRUNCATED-4-of-46-results.json",)
 
 
 @pytest.mark.parametrize(("relative", "platform"), sorted(EXPECTED.items()))
@@ -38,6 +45,19 @@ def test_each_recorded_sample_is_detected(relative: str, platform: str) -> None:
     if not path.exists():
         pytest.fail(f"recorded sample {path} is missing (expected /work/shared/reference next to the repo)")
     assert detect_platform(json.loads(path.read_text(encoding="utf-8"))) == platform
+
+
+def test_every_recorded_sample_is_listed() -> None:
+    if not SAMPLES.is_dir():
+        pytest.fail(f"recorded samples missing: {SAMPLES}")
+    present = {p.relative_to(SAMPLES).as_posix() for p in SAMPLES.glob("*/*.json")}
+    assert present == set(EXPECTED) | set(UNREAD)
+
+
+@pytest.mark.parametrize("relative", UNREAD)
+def test_unread_samples_are_recognised_by_no_harvester(relative: str) -> None:
+    with pytest.raises(ValueError, match="no harvester recognizes"):
+        detect_platform(json.loads((SAMPLES / relative).read_text(encoding="utf-8")))
 
 
 def _envelope_variants() -> Iterator[tuple[str, Any, str]]:
@@ -49,6 +69,14 @@ def _envelope_variants() -> Iterator[tuple[str, Any, str]]:
     yield "empty Cetera page", {"results": [], "resultSetSize": 0}, "socrata"
     yield "empty data.json", {"@type": "dcat:Catalog", "dataset": []}, "dcat_us"
     yield "pod v1.0 array", [{"identifier": "abcd-1234", "title": "Stops"}], "dcat_us"
+    layer = {"id": 0, "name": "CMPD_Officer_Traffic_Stop", "type": "Feature Layer", "fields": []}
+    yield "ArcGIS layer", layer, "arcgis_server"
+    yield "ArcGIS table", {**layer, "type": "Table"}, "arcgis_server"
+    yield "ArcGIS group layer", {**layer, "type": "Group Layer", "fields": None}, "arcgis_server"
+    yield "empty ODS v2.1 page", {"total_count": 0, "results": []}, "opendatasoft"
+    yield "empty ODS v2.0 page", {"total_count": 0, "links": [], "datasets": []}, "opendatasoft"
+    yield "ODS v2.1 dataset", {"dataset_id": "use-of-force", "metas": {"default": {}}}, "opendatasoft"
+    yield "ODS v2.0 dataset", {"links": [], "dataset": {"dataset_id": "use-of-force", "metas": {}}}, "opendatasoft"
 
 
 @pytest.mark.parametrize(("name", "document", "platform"), list(_envelope_variants()))
@@ -58,7 +86,20 @@ def test_small_documents_of_each_shape(name: str, document: Any, platform: str) 
 
 @pytest.mark.parametrize(
     "document",
-    [{}, [], "text", 3, None, {"results": "nope"}, [1, 2], {"success": False, "error": {"message": "x"}}],
+    [
+        {},
+        [],
+        "text",
+        3,
+        None,
+        {"results": "nope"},
+        [1, 2],
+        {"success": False, "error": {"message": "x"}},
+        {"folders": ["CMPD"], "services": []},  # an ArcGIS directory holds no dataset itself
+        {"error": {"code": 400, "message": "Invalid URL", "details": []}},
+        {"id": 0, "name": "x", "type": "Feature Layer"},  # no fields key
+        {"results": [{"dataset_id": "a", "metas": {}}]},  # no total_count
+    ],
 )
 def test_unknown_shapes_raise_a_clear_error(document: Any) -> None:
     with pytest.raises(ValueError, match="no harvester recognizes this document") as info:

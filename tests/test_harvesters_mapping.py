@@ -1,10 +1,10 @@
 """Golden tests: every recorded portal response, mapped, equals its committed expected records.
 
-Each sample under ../shared/reference/portal-samples/{socrata,ckan,dcat}/ (plus the ArcGIS Hub
-DCAT-US feed) is detected, split and mapped with one fixed SourceContext; the records must equal
-tests/golden/<platform>/<sample>.jsonl and be valid non-federal DCAT-US. A new sample file is a new
-test. After an intended mapping change, regenerate with ``PDI_UPDATE_GOLDEN=1 pytest <this file>``
-and review the diff.
+Each sample under ../shared/reference/portal-samples/{socrata,ckan,dcat,opendatasoft}/ (plus the
+ArcGIS Hub DCAT-US feed and the ArcGIS Server layer document) is detected, split and mapped with
+one fixed SourceContext; the records must equal tests/golden/<platform>/<sample>.jsonl and be valid
+non-federal DCAT-US. A new sample file is a new test. After an intended mapping change, regenerate
+with ``PDI_UPDATE_GOLDEN=1 pytest <this file>`` and review the diff.
 """
 
 from __future__ import annotations
@@ -33,20 +33,24 @@ REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 SAMPLES = REFERENCE / "portal-samples"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REPO = Path(__file__).resolve().parents[1]
-EXTRA_SAMPLES = ("arcgis/sce_drpep_arcgis_hub_dcat-us-1.1_feed_TRUNCATED-5-datasets.json",)
+EXTRA_SAMPLES = (
+    "arcgis/sce_drpep_arcgis_hub_dcat-us-1.1_feed_TRUNCATED-5-datasets.json",
+    "arcgis/columbia_mo_arcgis_rest_layer_metadata_f-json.json",
+)
+SAMPLE_DIRS = ("socrata", "ckan", "dcat", "opendatasoft")
 UPDATE = os.environ.get("PDI_UPDATE_GOLDEN") == "1"
 FETCHED_AT = datetime(2024, 1, 1, tzinfo=UTC)
 PORTAL = "https://portal.example.gov"
-MY_PLATFORMS = ("ckan", "dcat_us", "socrata")
+MY_PLATFORMS = ("arcgis_server", "ckan", "dcat_us", "opendatasoft", "socrata")
+#: platforms whose raw content nests the portal's document one level down
+NESTED = ("arcgis_server", "opendatasoft", "socrata")
 MISSING = "reference-samples-missing"
 
 
 def _sample_ids() -> list[str]:
     if not SAMPLES.is_dir():
         return [MISSING]
-    found = [
-        p.relative_to(SAMPLES).as_posix() for d in ("socrata", "ckan", "dcat") for p in (SAMPLES / d).glob("*.json")
-    ]
+    found = [p.relative_to(SAMPLES).as_posix() for d in SAMPLE_DIRS for p in (SAMPLES / d).glob("*.json")]
     return sorted(found) + list(EXTRA_SAMPLES)
 
 
@@ -286,7 +290,7 @@ def test_junk_in_any_field_still_maps_to_a_valid_record(relative: str) -> None:
     platform, raws, _ = _map_sample(relative)
     harvester = registry.get(platform)
     raw = raws[0]
-    depth = 3 if platform == "socrata" else 2  # Socrata content nests one level deeper
+    depth = 3 if platform in NESTED else 2
     for path in _key_paths(raw.content, depth):
         for junk in JUNK:
             changed = RawRecord(raw.remote_id, raw.source_url, raw.fetched_at, _replaced(raw.content, path, junk))

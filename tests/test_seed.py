@@ -9,7 +9,7 @@ import yaml
 
 from catalog.vocabulary import Category
 from catalog_seed import SeedError, default_seed_dir, load_seed
-from tests.conftest import reference_dir
+from tests.conftest import REPO, reference_dir
 
 
 def test_seed_has_all_53_pdi_jurisdictions(seed):
@@ -53,6 +53,42 @@ def test_sources_are_shared_between_jurisdictions_listing_one_state_portal(seed)
     assert plans["socrata:data.seattle.gov"].jurisdictions == ("seattle-wa",)
     hub = [p for p in plans.values() if p.platform == "dcat_us"]
     assert hub and all(p.url.endswith("/api/feed/dcat-us/1.1.json") for p in hub)
+
+
+def test_arcgis_server_portals_are_harvested_from_their_rest_services_root(seed):
+    rows = list(csv.DictReader(open(reference_dir() / "pdi_jurisdictions.csv")))
+    expected = {(r["jurisdiction_id"], r["portal_url"]) for r in rows if r["portal_platform"] == "arcgis_server"}
+    plans = [p for p in seed.sources() if p.platform == "arcgis_server"]
+    assert len(plans) == len(expected) == 7
+    assert {(p.jurisdictions[0], p.url) for p in plans} == expected
+    assert all(p.url.endswith("/rest/services") and p.portal_platform == "arcgis_server" for p in plans)
+    charlotte = {p.platform for p in seed.sources(only=["charlotte-mecklenburg-nc"])}
+    assert charlotte == {"dcat_us", "arcgis_server"}
+    for j in seed:
+        for portal in j.portals:
+            if portal.platform in ("arcgis_server", "opendatasoft"):
+                assert portal.sources and portal.not_harvested is None, j.id
+
+
+def test_seed_script_reads_opendatasoft_and_arcgis_server_portals():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("seed_from_reference", REPO / "scripts" / "seed_from_reference.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.sources_for("opendatasoft", "https://burlingtonvt.opendatasoft.com/explore/") == (
+        [{"platform": "opendatasoft", "url": "https://burlingtonvt.opendatasoft.com"}],
+        None,
+    )
+    assert script.sources_for("arcgis_server", "https://gis.example.gov/arcgis/rest/services/") == (
+        [{"platform": "arcgis_server", "url": "https://gis.example.gov/arcgis/rest/services"}],
+        None,
+    )
+    sources, why = script.sources_for(
+        "arcgis_server", "https://gis.example.gov/arcgis/rest/services/CMPD/X/MapServer/0"
+    )
+    assert sources == [] and why and "rest/services" in why
 
 
 def test_sources_can_be_limited_to_jurisdictions(seed):

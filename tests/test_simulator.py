@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -20,13 +21,18 @@ from simulator import Fault, PortalSimulator
 from simulator.dates import DEFAULT_NOW
 from simulator.spec import specs_from_seed
 from simulator.world import SimWorld
+from tests.seeds import ODS_HOST, seed_with_opendatasoft
 
 SAMPLES = Path(__file__).parents[2] / "shared" / "reference" / "portal-samples"
 SEATTLE = "data.seattle.gov"  # Socrata
 SAN_JOSE = "data.sanjoseca.gov"  # CKAN
 VIRGINIA = "data.virginia.gov"  # CKAN, statewide, shared by four jurisdictions
 INDY = "data.indy.gov"  # ArcGIS Hub DCAT-US feed
+CHARLOTTE_GIS = "gis.charlottenc.gov"  # ArcGIS Server REST directory
+REST = f"https://{CHARLOTTE_GIS}/arcgis/rest/services"
+ODS = ODS_HOST  # OpenDataSoft, only in the test seed below
 HUB_FEED = "/api/feed/dcat-us/1.1.json"
+SERVED = ["socrata", "ckan", "dcat_us", "arcgis_server", "opendatasoft"]
 CATEGORY_IDS = {c.value for c in Category}
 
 
@@ -36,7 +42,7 @@ def sample(relative: str) -> object:
 
 @pytest.fixture(scope="module")
 def sim_seed():
-    return load_seed(platforms=["socrata", "ckan", "dcat_us"])
+    return load_seed(platforms=SERVED)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +73,50 @@ def cetera(s: PortalSimulator, host: str = SEATTLE, headers=None, timeout=10, **
 
 def ckan(s: PortalSimulator, action: str, host: str = SAN_JOSE, **params) -> requests.Response:
     return get(s, f"https://{host}/api/3/action/{action}", params=params)
+
+
+def rest(s: PortalSimulator, url: str, **params) -> dict:
+    """An ArcGIS REST document (``?f=json``)."""
+    body = get(s, url, params={"f": "json", **params}).json()
+    assert isinstance(body, dict)
+    return body
+
+
+def _walk_rest(s: PortalSimulator, root: str) -> list[str]:
+    """Every layer path of a REST directory, walked as a client would (a service listed as both
+    types read once, as the FeatureServer; group layers skipped)."""
+    root = root.rstrip("/")
+    paths: list[str] = []
+    for folder in ["", *rest(s, root)["folders"]]:
+        listing = rest(s, f"{root}/{folder}" if folder else root)
+        kinds: dict[str, set[str]] = {}
+        for entry in listing["services"]:
+            kinds.setdefault(entry["name"], set()).add(entry["type"])
+        for name, types in kinds.items():
+            kind = "FeatureServer" if "FeatureServer" in types else "MapServer" if "MapServer" in types else None
+            if kind is None:
+                continue
+            service = rest(s, f"{root}/{name}/{kind}")
+            for layer in service["layers"] + service["tables"]:
+                if not layer.get("subLayerIds"):
+                    paths.append(f"{urlsplit(root).path}/{name}/{kind}/{layer['id']}")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def ods_seed(tmp_path_factory):
+    """The bundled seed plus an OpenDataSoft portal for Burlington (none is in the reference table)."""
+    return seed_with_opendatasoft(tmp_path_factory.mktemp("seed"))
+
+
+@pytest.fixture(scope="module")
+def ods_sim(ods_seed):
+    with PortalSimulator(ods_seed, seed_number=2015) as s:
+        yield s
+
+
+def ods(s: PortalSimulator, path: str = "/api/explore/v2.1/catalog/datasets", **params) -> requests.Response:
+    return get(s, f"https://{ODS}{path}", params=params)
 
 
 # --- addressing ---------------------------------------------------------------------------------
@@ -116,7 +166,7 @@ def test_same_seed_number_serves_identical_bytes_and_another_differs(sim_seed):
 
 def test_generating_every_portal_is_cheap_and_lazy(sim_seed):
     specs = specs_from_seed(sim_seed)
-    assert {s.platform for s in specs} == {"socrata", "ckan", "dcat_us"}
+    assert {s.platform for s in specs} == {"socrata", "ckan", "dcat_us", "arcgis_server"}
     started = time.perf_counter()
     world = SimWorld(specs, 2015, (150, 350), DEFAULT_NOW)
     total = sum(len(world.datasets(h)) for h in world.hosts())
@@ -144,6 +194,8 @@ def test_every_seeded_source_is_served_with_its_platform_shape(sim, sim_seed):
             body = get(sim, f"{portal.source_url}/api/3/action/package_search", params={"rows": 1000}).json()
             assert body["success"] is True and body["result"]["count"] == len(truth)
             served = {p["id"] for p in body["result"]["results"]}
+        elif portal.platform == "arcgis_server":
+            served = set(_walk_rest(sim, portal.source_url))
         else:
             body = get(sim, portal.source_url).json()
             assert body["@type"] == "dcat:Catalog"
@@ -293,6 +345,141 @@ def test_conditional_get_answers_304(sim):
     first = cetera(sim, limit=5)
     again = cetera(sim, limit=5, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.content == b""
+
+
+def test_arcgis_server_directory_has_folders_services_and_utility_services(sim):
+    root = rest(sim, REST)
+    assert set(root) == {"currentVersion", "folders", "services"}
+    assert {"CMPD", "ODP", "PublicSafety", "Utilities"} <= set(root["folders"])
+    assert {"name": "Locator", "type": "GeocodeServer"} in root["services"]
+    tools = rest(sim, f"{REST}/Utilities")
+    assert {e["type"] for e in tools["services"]} == {"GeometryServer", "GPServer"} and tools["folders"] == []
+    cmpd = rest(sim, f"{REST}/CMPD")["services"]
+    assert cmpd and all(e["name"].startswith("CMPD/") for e in cmpd)
+    listings = [root["services"]] + [rest(sim, f"{REST}/{f}")["services"] for f in root["folders"]]
+    types_by_name: dict[str, set[str]] = {}
+    for entry in (e for listing in listings for e in listing):
+        types_by_name.setdefault(entry["name"], set()).add(entry["type"])
+    assert any(t == {"FeatureServer", "MapServer"} for t in types_by_name.values())  # published as both
+    assert any(t == {"MapServer"} for t in types_by_name.values())
+    # police layers sit in the police folders, with ground truth per layer
+    truth = sim.datasets(CHARLOTTE_GIS)
+    police_folders = {d.remote_id.split("/")[4] for d in truth if d.police}
+    assert police_folders <= {"CMPD", "PublicSafety", "ODP"} and "CMPD" in police_folders
+    assert all(d.remote_id.startswith("/arcgis/rest/services/") for d in truth)
+    assert any(d.police for d in truth) and any(not d.police for d in truth)
+
+
+def test_arcgis_server_layers_carry_the_recorded_samples_keys(sim):
+    recorded = sample("arcgis/columbia_mo_arcgis_rest_layer_metadata_f-json.json")
+    truth = {d.remote_id: d for d in sim.datasets(CHARLOTTE_GIS)}
+    seen_kinds, groups = set(), 0
+    for path, ds in list(truth.items())[:80]:
+        service_path, _, n = path.rpartition("/")
+        service = rest(sim, f"https://{CHARLOTTE_GIS}{service_path}")
+        groups += sum(1 for layer in service["layers"] if layer.get("subLayerIds"))
+        doc = rest(sim, f"https://{CHARLOTTE_GIS}{path}")
+        kind = service_path.rsplit("/", 1)[1]
+        seen_kinds.add((kind, doc["type"]))
+        spatial_only = {"geometryType", "extent", "drawingInfo"}
+        assert set(doc) >= set(recorded) - (set() if ds.spatial else spatial_only), path
+        assert doc["id"] == int(n) and doc["type"] == ("Feature Layer" if ds.spatial else "Table")
+        assert {f["type"] for f in doc["fields"]} <= {
+            "esriFieldTypeOID",
+            "esriFieldTypeString",
+            "esriFieldTypeInteger",
+            "esriFieldTypeDouble",
+            "esriFieldTypeDate",
+            "esriFieldTypeSmallInteger",
+            "esriFieldTypeGlobalID",
+            "esriFieldTypeGeometry",
+        }
+        assert all(set(f) >= {"name", "type", "alias", "domain"} for f in doc["fields"])
+        if kind == "FeatureServer":
+            edit = doc["editingInfo"].get("dataLastEditDate", doc["editingInfo"]["lastEditDate"])
+            assert edit == int(ds.data_updated_at.timestamp() * 1000)
+        else:
+            assert "editingInfo" not in doc
+        count = rest(sim, f"https://{CHARLOTTE_GIS}{path}/query", where="1=1", returnCountOnly="true")
+        assert count == {"count": ds.row_count}
+    assert {k for k, _ in seen_kinds} == {"FeatureServer", "MapServer"}
+    assert {t for _, t in seen_kinds} == {"Feature Layer", "Table"}
+    assert groups > 0  # multi-layer map services group their layers
+
+
+def test_arcgis_server_pages_and_errors(sim):
+    layer = sim.datasets(CHARLOTTE_GIS)[0].remote_id
+    page = get(sim, f"https://{CHARLOTTE_GIS}{layer}")  # without f=json: the layer's HTML page
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    for url in (f"{REST}/NoSuchFolder", f"{REST}/CMPD/Nothing/MapServer", f"https://{CHARLOTTE_GIS}{layer}9"):
+        r = get(sim, url, params={"f": "json"})
+        assert r.status_code == 200 and set(r.json()) == {"error"}, url  # ArcGIS answers errors with 200
+
+
+def test_opendatasoft_catalog_carries_the_recorded_samples_keys(ods_sim):
+    recorded = sample(
+        "opendatasoft/data.economie.gouv.fr_explore_v2.1_catalog_datasets_1-result_include_app_metas.json"
+    )
+    want = recorded["results"][0]
+    body = ods(ods_sim, limit=100).json()
+    assert set(body) == set(recorded) and body["total_count"] == len(ods_sim.datasets(ODS))
+    for entry in body["results"]:
+        assert set(entry) == set(want)
+        assert {"default", "dcat"} <= set(entry["metas"])
+        assert set(entry["metas"]["default"]) == set(want["metas"]["default"])
+        assert set(entry["metas"]["dcat"]) == set(want["metas"]["dcat"])
+        assert entry["metas"]["default"]["modified"].endswith("+00:00")
+    truth = ods_sim.dataset(ODS, body["results"][0]["dataset_id"])
+    assert body["results"][0]["metas"]["default"]["records_count"] == truth.row_count
+    police = [d for d in ods_sim.datasets(ODS) if d.police]
+    assert police and all(d.categories for d in police)
+    one = ods(ods_sim, f"/api/explore/v2.1/catalog/datasets/{truth.remote_id}").json()
+    assert one == body["results"][0]
+    for fmt in ("csv", "json"):
+        assert ods(ods_sim, f"/api/explore/v2.1/catalog/datasets/{truth.remote_id}/exports/{fmt}").status_code == 200
+    assert "text/html" in ods(ods_sim, f"/explore/dataset/{truth.remote_id}/").headers["Content-Type"]
+    assert ods(ods_sim, "/api/explore/v2.1/catalog/datasets/no-such-dataset").status_code == 404
+
+
+def test_opendatasoft_paging_covers_every_dataset_once_and_enforces_its_limits(ods_sim):
+    truth = sorted(d.remote_id for d in ods_sim.datasets(ODS))
+    ids: list[str] = []
+    offset = 0
+    while page := ods(ods_sim, limit=40, offset=offset, order_by="dataset_id").json()["results"]:
+        ids += [r["dataset_id"] for r in page]
+        offset += len(page)
+    assert ids == truth
+    assert len(ods(ods_sim).json()["results"]) == 10  # the default limit
+    for params in (
+        {"limit": 101},
+        {"limit": "x"},
+        {"offset": -1},
+        {"offset": 9950, "limit": 100},
+        {"order_by": "colour"},
+    ):
+        r = ods(ods_sim, **params)
+        assert r.status_code == 400 and "error_code" in r.json(), params
+
+
+def test_new_endpoints_serve_the_named_faults(sim_seed, ods_seed):
+    with PortalSimulator(ods_seed, seed_number=2015) as s:
+        s.inject(CHARLOTTE_GIS, "500", count=1, path_contains="/CMPD?")
+        assert get(s, f"{REST}/CMPD", params={"f": "json"}).status_code == 500
+        # a folder that lists the directory's folders again, itself included
+        s.inject(CHARLOTTE_GIS, "paging_loop", count=1, path_contains="/CMPD?")
+        looped = rest(s, f"{REST}/CMPD")
+        assert "CMPD" in looped["folders"] and looped["services"] == rest(s, f"{REST}/CMPD")["services"]
+        s.inject(CHARLOTTE_GIS, "schema_drift", count=1)
+        assert "services" not in rest(s, REST)
+        first = ods(s, limit=20, order_by="dataset_id").json()
+        s.inject(ODS, "paging_loop", count=1)
+        assert ods(s, limit=20, offset=40, order_by="dataset_id").json() == first
+        s.inject(ODS, "schema_drift", count=1)
+        assert "results" not in ods(s, limit=5).json()
+        s.inject(ODS, "malformed", count=1)
+        with pytest.raises(ValueError):
+            ods(s).json()
+        assert [r.fault for r in s.requests(ODS)][-4:] == [None, "paging_loop", "schema_drift", "malformed"]
 
 
 # --- paging -----------------------------------------------------------------------------------------
@@ -587,7 +774,7 @@ def test_python_m_simulator_prints_its_base_url(tmp_path):
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         info = requests.get(url + "/_sim", timeout=5).json()
-        assert info["seed_number"] == 9 and len(info["portals"]) == 50
+        assert info["seed_number"] == 9 and len(info["portals"]) == 57
     finally:
         proc.terminate()
         proc.wait(timeout=10)
