@@ -1,4 +1,4 @@
-"""The portal simulator: police open-data portals (Socrata, CKAN, ArcGIS Hub) on loopback HTTP.
+"""The portal simulator: police open-data portals (Socrata, CKAN, ArcGIS Hub and Server, OpenDataSoft) on loopback HTTP.
 
 Used by ``pdi up --demo`` and by the tests. See :class:`PortalSimulator`.
 """
