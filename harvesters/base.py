@@ -108,6 +108,15 @@ class Harvester(ABC):
         """
         return raw
 
+    def reuse(self, raw: RawRecord, stored: dict[str, Any], stored_url: str) -> RawRecord | None:
+        """The enriched record rebuilt from what the store already holds, when the listing shows
+        the dataset unchanged since — so an unchanged dataset costs no detail request.
+
+        ``stored`` is the raw content stored for this record last time, ``stored_url`` its URL.
+        Must return None unless the listing entry proves the details cannot have changed. Pure.
+        """
+        return None
+
     @staticmethod
     @abstractmethod
     def map_record(raw: RawRecord, source: SourceContext) -> CatalogRecord:

@@ -334,6 +334,29 @@ class SocrataHarvester(Harvester):
         content["view"] = view
         return RawRecord(raw.remote_id, url, datetime.now(UTC), content)
 
+    # Listing fields that move whenever the views document could have changed.
+    _STAMPS = (
+        "updatedAt",
+        "createdAt",
+        "data_updated_at",
+        "metadata_updated_at",
+        "columns_field_name",
+        "columns_datatype",
+    )
+
+    def reuse(self, raw: RawRecord, stored: dict[str, Any], stored_url: str) -> RawRecord | None:
+        """Reuse the stored views document when the catalog entry's update times and columns are
+        the ones it was fetched with (page views and download counts may differ; they are noise)."""
+        new_resource = raw.content.get("catalog", {}).get("resource", {})
+        old_resource = (stored.get("catalog") or {}).get("resource", {})
+        if "view" not in stored or not any(k in new_resource for k in self._STAMPS):
+            return None
+        if any(new_resource.get(k) != old_resource.get(k) for k in self._STAMPS):
+            return None
+        return RawRecord(
+            raw.remote_id, stored_url, raw.fetched_at, {"catalog": raw.content["catalog"], "view": stored["view"]}
+        )
+
     def _client(self, http: HttpClient, scheme: str, host: str) -> Socrata:
         per_http = getattr(self._local, "clients", None)
         if per_http is None:

@@ -303,8 +303,10 @@ class HarvestRun:
             result.records_skipped += 1
             return
         seen.add(record.id)
+        stored_raw = self.store.raw(record.id)
+        reused = harvester.reuse(raw, stored_raw["content"], stored_raw["source_url"]) if stored_raw else None
         try:
-            enriched = harvester.enrich(raw, ctx, self.http)
+            enriched = reused if reused is not None else harvester.enrich(raw, ctx, self.http)
         except Exception as exc:  # noqa: BLE001
             self._error(run_id, plan, Stage.ENRICH, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url)
             if self.store.get(record.id) is not None:

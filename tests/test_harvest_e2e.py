@@ -62,7 +62,10 @@ def test_harvest_fills_store_and_index_and_a_second_harvest_changes_nothing(h):
             "newport-news-va",
         }
     ids = h.active_ids()
+    views_before = h.sim.request_count(SEATTLE, "/api/views/")
     second = h.harvest()
+    # an unchanged dataset costs no detail request: its stored views document is reused
+    assert h.sim.request_count(SEATTLE, "/api/views/") == views_before
     assert (second.records_new, second.records_changed, second.records_withdrawn) == (0, 0, 0)
     assert second.records_unchanged == first.records_new
     assert h.active_ids() == ids  # identifiers are stable across harvests
