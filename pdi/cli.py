@@ -85,15 +85,22 @@ def _start_demo_simulator(settings: Any, stack: ExitStack, seed: Any) -> Any:
 
 def _run_factory(rt: Any, sim: Any, progress: Any = None) -> Any:
     """Builds harvest runs over the runtime's store and index (a fresh HTTP client each)."""
+    from dataclasses import replace
+
     from harvesters.http import HttpClient
     from scheduler.run import HarvestRun
+
+    http_settings = rt.settings.http()
+    if sim is not None and "http_per_host_min_delay_s" not in rt.settings.model_fields_set:
+        # the demo's portals are our own simulator on loopback: no need to space requests out
+        http_settings = replace(http_settings, per_host_min_delay_s=0.0)
 
     def make_run() -> HarvestRun:
         return HarvestRun(
             rt.store,
             rt.index,
             rt.jurisdictions,
-            HttpClient(rt.settings.http(), route=sim.route if sim is not None else None),
+            HttpClient(http_settings, route=sim.route if sim is not None else None),
             withdraw_after=rt.settings.withdraw_after,
             workers=rt.settings.harvest_workers,
             progress=progress,

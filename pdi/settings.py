@@ -60,7 +60,12 @@ class Settings(BaseSettings):
     http_max_retries: int = Field(3, ge=0, le=10, description="retries on timeouts, 429 and 5xx")
     http_max_body_mb: float = Field(64.0, gt=0, le=4096, description="largest portal response accepted")
     http_per_host_concurrency: int = Field(2, ge=1, le=32, description="requests in flight per portal host")
-    http_per_host_min_delay_s: float = Field(0.0, ge=0, le=60, description="minimum gap between requests to a host")
+    http_per_host_min_delay_s: float = Field(
+        0.5,
+        ge=0,
+        le=60,
+        description="minimum gap between requests to one portal host (the demo's local simulator uses 0 unless set)",
+    )
     http_user_agent: str = Field(DEFAULT_USER_AGENT, min_length=8, description="User-Agent sent to portals")
 
     @model_validator(mode="after")
