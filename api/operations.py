@@ -209,6 +209,25 @@ def metrics(
             for kind in ("new", "changed", "unchanged", "withdrawn", "failed"):
                 samples.append(({"source": s, "kind": kind}, run.get(f"records_{kind}", 0) or 0))
     family("pdi_source_last_run_records", "gauge", "Records by outcome in the source's latest run.", samples)
+    hosts = store.host_totals()
+    family(
+        "pdi_host_requests_total",
+        "counter",
+        "Requests sent to each portal host.",
+        [({"host": h}, v["requests"]) for h, v in sorted(hosts.items())],
+    )
+    family(
+        "pdi_host_retries_total",
+        "counter",
+        "Retries (timeouts, 429, 5xx) per portal host.",
+        [({"host": h}, v["retries"]) for h, v in sorted(hosts.items())],
+    )
+    family(
+        "pdi_host_bytes_total",
+        "counter",
+        "Response bytes read per portal host.",
+        [({"host": h}, v["bytes"]) for h, v in sorted(hosts.items())],
+    )
     return "\n".join(lines) + "\n"
 
 

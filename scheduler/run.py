@@ -131,6 +131,14 @@ class HarvestRun:
             summary.status = status
             summary.duration_s = round(time.monotonic() - started, 3)
             self._total(summary)
+            stats = self.http.stats
+            self.store.record_host_stats(
+                run_id,
+                {
+                    host: {"requests": n, "retries": stats.retries.get(host, 0), "bytes": stats.bytes.get(host, 0)}
+                    for host, n in stats.requests.items()
+                },
+            )
             self.store.finish_run(
                 run_id,
                 status,

@@ -173,3 +173,16 @@ harvest_errors = Table(
     Column("at", UtcDateTime, nullable=False),
     Index("ix_errors_run", "run_id"),
 )
+
+
+host_stats = Table(
+    "host_stats",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("harvest_runs.id"), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("retries", Integer, nullable=False, default=0),
+    Column("bytes", Integer, nullable=False, default=0),
+    Index("ix_host_stats_host", "host"),
+)

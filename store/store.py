@@ -701,6 +701,25 @@ class Store:
             rows = conn.execute(query).mappings().all()
         return [_aware_row(dict(r)) for r in rows]
 
+    def record_host_stats(self, run_id: int, stats: dict[str, dict[str, int]]) -> None:
+        """Requests, retries and bytes per portal host in one run (from the HTTP layer)."""
+        rows = [{"run_id": run_id, "host": host[:255], **counts} for host, counts in stats.items()]
+        if rows:
+            with self._write() as conn:
+                conn.execute(insert(t.host_stats), rows)
+
+    def host_totals(self) -> dict[str, dict[str, int]]:
+        """Requests, retries and bytes per host over every run."""
+        hs = t.host_stats
+        query = select(hs.c.host, func.sum(hs.c.requests), func.sum(hs.c.retries), func.sum(hs.c.bytes)).group_by(
+            hs.c.host
+        )
+        with self._read() as conn:
+            return {
+                host: {"requests": int(r or 0), "retries": int(x or 0), "bytes": int(b or 0)}
+                for host, r, x, b in conn.execute(query)
+            }
+
     def run_counts(self) -> dict[str, int]:
         """Harvest runs per status."""
         query = select(t.harvest_runs.c.status, func.count()).group_by(t.harvest_runs.c.status)

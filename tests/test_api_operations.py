@@ -56,6 +56,8 @@ def test_metrics_in_prometheus_text(tmp_path, harvested, embedded_index, seed):
     assert 'pdi_source_failed_runs_total{source="socrata:data.seattle.gov"} 1' in text
     assert 'pdi_source_seconds_since_last_success{source="dcat_us:opendata.atlantapd.org' in text
     assert 'pdi_records{status="active"}' in text
+    assert 'pdi_host_requests_total{host="data.seattle.gov"}' in text
+    assert 'pdi_host_retries_total{host="data.seattle.gov"} 3' in text  # 500 retried 3 times
     for line in text.splitlines():
         assert (
             line.startswith("#") or line.rsplit(" ", 1)[1].replace(".", "").replace("e+", "").replace("-", "").isdigit()
