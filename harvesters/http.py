@@ -9,6 +9,8 @@ they apply equally to our own calls and to the sessions we hand to ``sodapy`` an
 4. retry      — timeouts on every request; retries with exponential backoff and jitter on
                 connection errors, 429 and 5xx, honouring Retry-After (capped)
 5. size cap   — a response larger than the cap is refused (Content-Length, then while reading)
+6. revalidate — with a cache (the store's), a GET is sent with If-None-Match / If-Modified-Since
+                and a 304 is answered from the cached body, so an unchanged page is not sent again
 
 Each step counts what it did in :class:`HttpStats`. Harvesters never sleep or retry on their own.
 """
@@ -22,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -30,6 +32,25 @@ from requests.adapters import HTTPAdapter
 
 DEFAULT_USER_AGENT = "pdi-catalog/0.1 (+https://github.com/pdi-catalog/pdi-catalog; police open-data catalog)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+    body: bytes
+
+
+class HttpCache(Protocol):
+    """Where validators and bodies of earlier responses are kept (the store implements it)."""
+
+    def get(self, url: str) -> CachedResponse | None: ...
+
+    def put(self, url: str, entry: CachedResponse) -> None: ...
+
+
+CACHE_MAX_BODY = 8 * 1024 * 1024  # larger bodies are not kept for revalidation
 
 
 class FetchError(requests.RequestException):
@@ -63,6 +84,7 @@ class HttpStats:
     retries: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     bytes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     refused_oversize: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    not_modified: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
 class _HostGate:
@@ -113,6 +135,7 @@ class PoliteAdapter(HTTPAdapter):
         gate: _HostGate,
         route: Callable[[str], str] | None,
         sleep: Callable[[float], None],
+        cache: HttpCache | None = None,
     ) -> None:
         super().__init__(pool_connections=16, pool_maxsize=16)
         self.settings = settings
@@ -120,6 +143,7 @@ class PoliteAdapter(HTTPAdapter):
         self.gate = gate
         self.route = route
         self.sleep = sleep
+        self.cache = cache
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         original_url = request.url or ""
@@ -127,6 +151,12 @@ class PoliteAdapter(HTTPAdapter):
         if self.route is not None:
             request.url = self.route(original_url)
         request.headers["User-Agent"] = self.settings.user_agent
+        cached = self.cache.get(original_url) if self.cache is not None and request.method == "GET" else None
+        if cached is not None:
+            if cached.etag:
+                request.headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                request.headers["If-Modified-Since"] = cached.last_modified
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.settings.timeout_s
         kwargs["stream"] = True
@@ -155,12 +185,30 @@ class PoliteAdapter(HTTPAdapter):
                     else:
                         self._read_capped(response, host, original_url)
                         response.url = original_url if self.route is not None else response.url
+                        self._revalidated(response, cached, host, original_url)
                         return response
             finally:
                 self.gate.release(host)
             attempt += 1
             self.stats.retries[host] += 1
             self.sleep(wait)
+
+    def _revalidated(self, response: requests.Response, cached: CachedResponse | None, host: str, url: str) -> None:
+        """Answer a 304 from the cache; keep a 200's validators and body for next time."""
+        if self.cache is None or response.request is None or response.request.method != "GET":
+            return
+        if response.status_code == 304 and cached is not None:
+            response.status_code = 200
+            response._content = cached.body
+            if cached.content_type:
+                response.headers["Content-Type"] = cached.content_type
+            response.headers["X-PDI-Revalidated"] = "1"
+            self.stats.not_modified[host] += 1
+            return
+        etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        body = response.content or b""
+        if response.status_code == 200 and (etag or modified) and len(body) <= CACHE_MAX_BODY:
+            self.cache.put(url, CachedResponse(etag, modified, response.headers.get("Content-Type"), body))
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.settings.backoff_max_s, self.settings.backoff_base_s * (2**attempt))
@@ -202,8 +250,10 @@ class HttpClient:
         settings: HttpSettings | None = None,
         route: Callable[[str], str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        cache: HttpCache | None = None,
     ) -> None:
         self.settings = settings or HttpSettings()
+        self._cache = cache
         self.stats = HttpStats()
         self._gate = _HostGate(self.settings.per_host_concurrency, self.settings.per_host_min_delay_s, sleep)
         self._route = route
@@ -213,7 +263,7 @@ class HttpClient:
     def new_session(self) -> requests.Session:
         """A session whose every request goes through this client's steps (for sodapy/ckanapi)."""
         session = requests.Session()
-        adapter = PoliteAdapter(self.settings, self.stats, self._gate, self._route, self._sleep)
+        adapter = PoliteAdapter(self.settings, self.stats, self._gate, self._route, self._sleep, self._cache)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers["User-Agent"] = self.settings.user_agent

@@ -89,6 +89,7 @@ def _run_factory(rt: Any, sim: Any, progress: Any = None) -> Any:
 
     from harvesters.http import HttpClient
     from scheduler.run import HarvestRun
+    from store.store import StoreHttpCache
 
     http_settings = rt.settings.http()
     if sim is not None and "http_per_host_min_delay_s" not in rt.settings.model_fields_set:
@@ -100,7 +101,7 @@ def _run_factory(rt: Any, sim: Any, progress: Any = None) -> Any:
             rt.store,
             rt.index,
             rt.jurisdictions,
-            HttpClient(http_settings, route=sim.route if sim is not None else None),
+            HttpClient(http_settings, route=sim.route if sim is not None else None, cache=StoreHttpCache(rt.store)),
             withdraw_after=rt.settings.withdraw_after,
             workers=rt.settings.harvest_workers,
             progress=progress,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -185,4 +186,17 @@ host_stats = Table(
     Column("retries", Integer, nullable=False, default=0),
     Column("bytes", Integer, nullable=False, default=0),
     Index("ix_host_stats_host", "host"),
+)
+
+
+http_cache = Table(
+    "http_cache",
+    metadata,
+    Column("key", String(64), primary_key=True),  # sha256 of the URL
+    Column("url", Text, nullable=False),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("content_type", Text, nullable=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False),
 )

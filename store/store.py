@@ -8,6 +8,7 @@ writer of the same record never makes a run fail or a history lie.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -32,6 +33,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, Operat
 
 from catalog.record import CatalogRecord
 from catalog.vocabulary import RecordStatus
+from harvesters.http import CachedResponse
 from store import schema as t
 
 # Advisory-lock key space of PostgreSQL held by a live harvest run (the second key is the run id).
@@ -850,3 +852,38 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             time.sleep(0.02)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class StoreHttpCache:
+    """The HTTP layer's revalidation cache (ETag / Last-Modified and body per URL) in the store, so
+    conditional requests work across runs and processes."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def _key(url: str) -> str:
+        return hashlib.sha256(url.encode()).hexdigest()
+
+    def get(self, url: str) -> CachedResponse | None:
+        with self.store._read() as conn:
+            row = conn.execute(select(t.http_cache).where(t.http_cache.c.key == self._key(url))).first()
+        if row is None or row.url != url:
+            return None
+        return CachedResponse(row.etag, row.last_modified, row.content_type, bytes(row.body))
+
+    def put(self, url: str, entry: CachedResponse) -> None:
+        key = self._key(url)
+        with self.store._write() as conn:
+            conn.execute(t.http_cache.delete().where(t.http_cache.c.key == key))
+            conn.execute(
+                insert(t.http_cache).values(
+                    key=key,
+                    url=url,
+                    etag=entry.etag,
+                    last_modified=entry.last_modified,
+                    content_type=entry.content_type,
+                    body=entry.body,
+                    stored_at=utcnow(),
+                )
+            )

@@ -221,3 +221,25 @@ def test_a_schema_change_is_kept_in_history_and_flagged(h, settings):
         page = c.get(f"/api/datasets/{rid}").json()
     assert page["schema_changed_at"] is not None
     assert page["history"][0]["columns"]["removed"] == change["removed"]
+
+
+def test_conditional_requests_revalidate_unchanged_pages(h):
+    from store.store import StoreHttpCache
+
+    cache = StoreHttpCache(h.store)
+
+    def run():
+        client = HttpClient(HttpSettings(timeout_s=5.0), route=h.sim.route, cache=cache)
+        summary = HarvestRun(h.store, h.index, jurisdiction_lookup(h.seed), client).run(h.seed.sources(only=SUBSET))
+        return summary, client.stats
+
+    first, stats1 = run()
+    assert sum(stats1.not_modified.values()) == 0
+    second, stats2 = run()
+    assert (second.records_new, second.records_changed) == (0, 0)
+    assert sum(stats2.not_modified.values()) == sum(stats2.requests.values()) > 0  # every page answered 304
+    assert sum(stats2.bytes.values()) < sum(stats1.bytes.values()) / 10
+    remote = h.police_remote_ids(SEATTLE)[0]
+    h.sim.update_dataset(SEATTLE, remote, description="Revised once more, by the police department.")
+    third, _ = run()
+    assert third.records_changed == 1  # a changed page is sent whole again
