@@ -469,6 +469,18 @@ class ArcgisServerHarvester(Harvester):
             raise FetchError(problem or "query answered no count", f"{url}/query")
         return RawRecord(raw.remote_id, raw.source_url, raw.fetched_at, {**raw.content, "query": body})
 
+    def reuse(self, raw: RawRecord, stored: dict[str, Any], stored_url: str) -> RawRecord | None:
+        """Reuse the stored row count while the layer's edit date is the one it was counted at.
+        Layers without an edit date (most MapServer layers) are counted again: nothing proves
+        their rows did not change."""
+        new_layer, old_layer = raw.content.get("layer"), stored.get("layer")
+        if "query" not in stored or not isinstance(new_layer, dict) or not isinstance(old_layer, dict):
+            return None
+        edited = _edit_date(new_layer)
+        if edited is None or edited != _edit_date(old_layer):
+            return None
+        return RawRecord(raw.remote_id, raw.source_url, raw.fetched_at, {**raw.content, "query": stored["query"]})
+
     @staticmethod
     def map_record(raw: RawRecord, source: SourceContext) -> CatalogRecord:
         """Map one layer (with its service context) through :data:`MAPPING` (pure)."""
@@ -489,3 +501,10 @@ class ArcgisServerHarvester(Harvester):
             return
         url = source_url.split("?", 1)[0]
         yield _layer_record(document, url, fetched_at)
+
+
+def _edit_date(layer: dict[str, Any]) -> Any:
+    info = layer.get("editingInfo")
+    if not isinstance(info, dict):
+        return None
+    return info.get("dataLastEditDate") or info.get("lastEditDate")

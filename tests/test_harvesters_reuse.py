@@ -33,3 +33,17 @@ def test_socrata_reuses_stored_views_only_while_the_listing_says_nothing_changed
 def test_platforms_without_details_never_reuse():
     for name in ("ckan", "dcat_us"):
         assert registry.get(name).reuse(_raw(), {"view": {}}, "u") is None
+
+
+def test_arcgis_server_reuses_the_count_only_while_the_edit_date_holds():
+    arcgis = registry.get("arcgis_server")
+    layer = {"id": 0, "name": "Stops", "editingInfo": {"lastEditDate": 1700000000000}}
+    stored = {"layer": layer, "query": {"count": 42}}
+    raw = RawRecord("/x/FeatureServer/0", "https://x/FeatureServer/0", T, {"layer": dict(layer)})
+    assert arcgis.reuse(raw, stored, "u").content["query"] == {"count": 42}
+    edited = RawRecord(
+        raw.remote_id, raw.source_url, T, {"layer": {**layer, "editingInfo": {"lastEditDate": 1800000000000}}}
+    )
+    assert arcgis.reuse(edited, stored, "u") is None
+    undated = RawRecord(raw.remote_id, raw.source_url, T, {"layer": {"id": 0, "name": "Stops"}})
+    assert arcgis.reuse(undated, {"layer": {"id": 0}, "query": {"count": 1}}, "u") is None
