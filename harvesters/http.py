@@ -260,6 +260,12 @@ class HttpClient:
         self._sleep = sleep
         self._local = threading.local()
 
+    @property
+    def route(self) -> Callable[[str], str] | None:
+        """The URL rewrite every request goes through (the demo's simulator), or None; for a
+        fetcher that cannot use these sessions (the Scrapy crawl of ``harvesters.html``)."""
+        return self._route
+
     def new_session(self) -> requests.Session:
         """A session whose every request goes through this client's steps (for sodapy/ckanapi)."""
         session = requests.Session()

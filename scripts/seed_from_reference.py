@@ -75,6 +75,8 @@ def sources_for(platform: str, url: str) -> tuple[list[dict[str, str]], str | No
     if platform == "opendatasoft":
         parts = urlsplit(url)
         return [{"platform": "opendatasoft", "url": f"{parts.scheme}://{parts.netloc}"}], None
+    if platform == "html":
+        return [{"platform": "html", "url": url}], None
     return [], f"no harvester for platform '{platform}' yet"
 
 

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from urllib.parse import urljoin
 
 from catalog.vocabulary import Category
 from simulator.dataset import FREQUENCIES, SimColumn, SimDataset, slugify
@@ -22,6 +23,11 @@ from simulator.spec import JurisdictionInfo, PortalSpec
 from simulator.vocab import Kind, agency_abbreviation, city_kinds, column, kinds_by_category, vocabulary_columns
 
 POLICE_SHARE = (0.17, 0.28)  # of each portal's datasets; the tests allow 15-30 %
+#: a department web page lists a handful of files, mostly police releases, whatever the portal size
+HTML_PAGE_SIZE = (10, 18)
+HTML_POLICE_SHARE = (0.55, 0.75)
+#: file types of the files a department page links to (police releases, agendas, budgets)
+HTML_EXTENSIONS = ("pdf", "pdf", "xlsx", "csv", "xls", "zip")
 _SUFFIXES = (" (Archived)", " - Historical", " by District", " Summary", " - Open Data", " (Legacy)")
 # Socrata catalogs mix derived views and links with datasets; Cetera's only=dataset leaves them out
 _SOCRATA_ASSETS = (("dataset", 90), ("filter", 3), ("chart", 2), ("map", 2), ("href", 2), ("file", 1))
@@ -58,6 +64,7 @@ class IdMaker:
         self.taken = set(taken or ())
         self.slugs: set[str] = set()
         self.layout = layout
+        self.files_url = ""  # html: the folder the department page's files live in
 
     @classmethod
     def for_portal(cls, rng: random.Random, spec: PortalSpec, taken: set[str] | None = None) -> IdMaker:
@@ -66,7 +73,10 @@ class IdMaker:
         if spec.platform == "arcgis_server":
             agency = agency_abbreviation(spec.jurisdictions[0].agency) if spec.jurisdictions else ""
             layout = ServiceLayout(rng, spec.source_path, agency, taken)
-        return cls(rng, spec.platform, taken, layout)
+        ids = cls(rng, spec.platform, taken, layout)
+        if spec.platform == "html":
+            ids.files_url = urljoin(spec.source_url, "files/")
+        return ids
 
     def new(self, title: str = "", police: bool = False, group: str | None = None) -> tuple[str, str]:
         """(remote id, served identifier). ``title``, ``police`` and ``group`` (the collection a
@@ -81,6 +91,13 @@ class IdMaker:
                     n += 1
                     rid = f"{base}-{n}"
                 ident = rid
+            elif self.platform == "html":
+                base = slugify(title)[:80].strip("-") or "document"
+                rid = ident = f"{self.files_url}{base}.{self.rng.choice(HTML_EXTENSIONS)}"
+                n = 1
+                while rid in self.taken:
+                    n += 1
+                    rid = ident = f"{self.files_url}{base}-{n}.{rid.rsplit('.', 1)[-1]}"
             elif self.platform == "socrata":
                 alphabet = "23456789abcdefghijkmnpqrstuvwxyz"
                 rid = "".join(self.rng.choice(alphabet) for _ in range(4)) + "-"
@@ -107,10 +124,15 @@ class IdMaker:
 
 
 def generate_portal(spec: PortalSpec, seed_number: int, now: datetime, size_range: tuple[int, int]) -> list[SimDataset]:
-    """The portal's whole catalog as it stands at ``now``, in creation (position) order."""
+    """The portal's whole catalog as it stands at ``now``, in creation (position) order.
+
+    A department web page (``html``) lists :data:`HTML_PAGE_SIZE` files, mostly police ones,
+    whatever ``size_range`` says.
+    """
     rng = random.Random(f"{seed_number}:{spec.host}")
-    total = rng.randint(*size_range)
-    n_police = round(total * rng.uniform(*POLICE_SHARE))
+    page = spec.platform == "html"
+    total = rng.randint(*(HTML_PAGE_SIZE if page else size_range))
+    n_police = round(total * rng.uniform(*(HTML_POLICE_SHARE if page else POLICE_SHARE)))
     used: set[str] = set()
     drafts = _police_drafts(rng, spec, n_police, now.year, used)
     drafts += _city_drafts(rng, spec, total - n_police, now.year, used)
@@ -372,9 +394,11 @@ def _plant_hostile_text(rng: random.Random, datasets: list[SimDataset]) -> list[
     datasets[picks[0]] = replace(
         first, description=f"{first.description}\n{_HOSTILE[0]}".lstrip(), extra={"hostile": "description"}
     )
-    if rng.random() < 0.5:
+    page = datasets[0].platform == "html"  # a department page always has one hostile link text
+    if page or rng.random() < 0.5:
         second = datasets[picks[1]]
-        datasets[picks[1]] = replace(second, title=f"{second.title} {_HOSTILE[1]}", extra={"hostile": "title"})
+        hostile = _HOSTILE[0] if page else _HOSTILE[1]
+        datasets[picks[1]] = replace(second, title=f"{second.title} {hostile}", extra={"hostile": "title"})
     return datasets
 
 

@@ -91,6 +91,16 @@ def test_seed_script_reads_opendatasoft_and_arcgis_server_portals():
     assert sources == [] and why and "rest/services" in why
 
 
+def test_department_web_pages_are_crawled_from_the_page_itself(seed):
+    rows = list(csv.DictReader(open(reference_dir() / "pdi_jurisdictions.csv")))
+    expected = {(r["jurisdiction_id"], r["portal_url"]) for r in rows if r["portal_platform"] == "html"}
+    plans = [p for p in seed.sources() if p.platform == "html"]
+    assert len(plans) == len(expected) == 14
+    assert {(p.jurisdictions[0], p.url) for p in plans} == expected
+    rutland = seed.sources(only=["rutland-vt"])
+    assert [(p.platform, p.url) for p in rutland] == [("html", "http://www.rutlandcitypolice.com/open-data/")]
+
+
 def test_sources_can_be_limited_to_jurisdictions(seed):
     plans = seed.sources(only=["hampton-va"])
     assert {p.source_id for p in plans} == {"socrata:data.hampton.gov", "ckan:data.virginia.gov"}

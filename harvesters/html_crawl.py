@@ -1,0 +1,341 @@
+"""One Scrapy crawl of one department web page, run in a process of its own.
+
+    python -m harvesters.html_crawl <url> <out.jsonl> [options-json]
+
+Scrapy runs on Twisted, whose reactor cannot be restarted inside one process, so
+:mod:`harvesters.html` starts this module once per gather and reads the JSON lines back. Each line
+is one dataset-like link (a ``.csv .xlsx .xls .json .geojson .zip .pdf`` file, or a link whose text
+says "download", or "data" with a format word) with the page it was found on, that page's title,
+the nearest heading, the surrounding text and a date when one is written next to it.
+
+The crawl reads the start page, then the pages it links to inside the start page's directory on
+the same site (``max_depth`` levels, ``max_pages`` in all); links to other places are recorded,
+never followed. It obeys robots.txt, identifies with the project's User-Agent and keeps the per-host
+concurrency, delay, timeout, retries and size cap of the HTTP settings.
+
+``crawled_site``/``reported_site`` (options) say where the pages really are: the demo crawls the
+simulator (``http://127.0.0.1:PORT/<host>``) standing in for ``https://<host>``, and every URL
+written out (links, pages) is mapped back to the real site, so records are the same as in reality.
+robots.txt is then read from the routed site and applied to real URLs, since Scrapy's own robots
+middleware only sees the loopback host.
+
+Exit status: 0 the crawl finished (zero links is a finished crawl of an empty page); 2 the start
+page could not be read; 3 another page could not be read or the page cap was reached (the crawl is
+not whole); 1 anything else. The last stdout line is a JSON summary; stderr says what failed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+from urllib.parse import unquote, urldefrag, urlsplit
+
+#: file extensions whose links are datasets (or dataset releases)
+DATA_EXTENSIONS = frozenset({"csv", "xlsx", "xls", "json", "geojson", "zip", "pdf"})
+#: extensions of links that are web pages, worth following
+PAGE_EXTENSIONS = frozenset({"", "html", "htm", "aspx", "asp", "php", "shtml", "page", "jsp", "cfm"})
+_DOWNLOAD_TEXT = re.compile(r"\bdownload", re.I)
+_DATA_TEXT = re.compile(r"\bdata\b", re.I)
+_FORMAT_WORD = re.compile(r"\b(csv|xlsx?|excel|json|geojson|zip|pdf|dataset|data file)\b", re.I)
+_FORMAT_NAMES = {"excel": "xlsx", "dataset": None, "data file": None}
+_SPACE = re.compile(r"\s+")
+_MONTHS = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_DATE_FORMS = (
+    r"\d{4}-\d{2}-\d{2}",  # 2024-03-15
+    r"\d{1,2}/\d{1,2}/\d{4}",  # 03/15/2024
+    rf"{_MONTHS}\s+\d{{1,2}},\s*\d{{4}}",  # March 15, 2024
+    r"\d{1,2}/\d{4}",  # 03/2024
+    rf"{_MONTHS}\s+\d{{4}}",  # March 2024
+    r"(?:19|20)\d{2}\s*(?:-|–|—|to|through)\s*(?:19|20)\d{2}",  # 2015-2023
+    r"(?:19|20)\d{2}",  # 2019
+)
+_ANY_DATE = "|".join(f"(?:{form})" for form in _DATE_FORMS)
+_STATED_DATE = re.compile(
+    rf"\b(?:updated|posted|revised|published|as of|last modified)\s*:?\s*(?P<date>{_ANY_DATE})(?![\d/])", re.I
+)
+_DATE = re.compile(rf"(?<![\w/.-])(?P<date>{_ANY_DATE})(?![\w/])", re.I)
+_CONTEXT_MAX = 400
+
+
+def find_date(*texts: str | None) -> str | None:
+    """The first date written in ``texts``: a stated one ("Updated 03/2024") before a bare one."""
+    for pattern in (_STATED_DATE, _DATE):
+        for value in texts:
+            if value:
+                found = pattern.search(value)
+                if found:
+                    return _SPACE.sub(" ", found.group("date")).strip()
+    return None
+
+
+def extension(url: str) -> str:
+    """The lower-case extension of a URL's last path segment (``""`` when it has none)."""
+    name = unquote(urlsplit(url).path).rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def link_file_type(url: str, text: str) -> str | None:
+    """The file type a link leads to: its extension, else a format named in its text."""
+    ext = extension(url)
+    if ext in DATA_EXTENSIONS:
+        return ext
+    word = _FORMAT_WORD.search(text)
+    if word is None:
+        return None
+    name = word.group(1).lower()
+    return _FORMAT_NAMES.get(name, name)
+
+
+def is_dataset_link(url: str, text: str) -> bool:
+    """A link to a data or document file, or one whose text offers a download (or data with a
+    format word, so that a navigation link such as "Open Data" is not taken for a dataset)."""
+    if extension(url) in DATA_EXTENSIONS:
+        return True
+    if extension(url) not in PAGE_EXTENSIONS:
+        return False
+    return bool(_DOWNLOAD_TEXT.search(text) or (_DATA_TEXT.search(text) and _FORMAT_WORD.search(text)))
+
+
+def clean_space(value: str | None) -> str | None:
+    cleaned = _SPACE.sub(" ", value or "").strip()
+    return cleaned or None
+
+
+@dataclass
+class CrawlOptions:
+    """What the parent passes as the third argument (JSON); defaults suit a polite crawl."""
+
+    user_agent: str = "pdi-catalog"
+    timeout_s: float = 30.0
+    retries: int = 2
+    concurrency: int = 2
+    delay_s: float = 0.0
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_depth: int = 1
+    max_pages: int = 40
+    crawled_site: str | None = None  # scheme://host[/prefix] actually fetched
+    reported_site: str | None = None  # scheme://host written out instead
+
+    @classmethod
+    def from_json(cls, text: str | None) -> CrawlOptions:
+        data = json.loads(text) if text else {}
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown crawl options: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+@dataclass
+class Outcome:
+    pages: int = 0
+    items: int = 0
+    start_failure: str | None = None
+    failures: list[str] = field(default_factory=list)
+    closed_reason: str | None = None
+
+
+class SiteMap:
+    """Maps crawled URLs back to the real site (identity when nothing is routed)."""
+
+    def __init__(self, start_url: str, crawled: str | None, reported: str | None) -> None:
+        parts = urlsplit(start_url)
+        self.crawled = (crawled or f"{parts.scheme}://{parts.netloc}").rstrip("/")
+        self.reported = (reported or self.crawled).rstrip("/")
+
+    @property
+    def routed(self) -> bool:
+        return self.crawled != self.reported
+
+    def on_site(self, url: str) -> bool:
+        return url == self.crawled or url.startswith(self.crawled + "/")
+
+    def real(self, url: str) -> str:
+        return self.reported + url[len(self.crawled) :] if self.on_site(url) else url
+
+
+def _build_spider(options: CrawlOptions, start_url: str, sink: TextIO, outcome: Outcome) -> Any:
+    # Scrapy is imported here, in the crawl process only: the harvester process never loads Twisted.
+    import scrapy
+    from protego import Protego
+    from scrapy.http import Response, TextResponse
+
+    site = SiteMap(start_url, options.crawled_site, options.reported_site)
+    start_path = urlsplit(site.real(start_url)).path or "/"
+    start_dir = start_path[: start_path.rfind("/") + 1]
+    page_meta = {"handle_httpstatus_all": True}
+
+    class DepartmentPageSpider(scrapy.Spider):
+        name = "department_page"
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.robots: Any = None
+            self.seen: set[str] = set()
+
+        async def start(self) -> AsyncIterator[Any]:
+            for request in self.start_requests():
+                yield request
+
+        def start_requests(self) -> Iterator[Any]:
+            if site.routed:
+                yield scrapy.Request(
+                    site.crawled + "/robots.txt",
+                    callback=self.read_robots,
+                    errback=self.robots_failed,
+                    meta={**page_meta, "dont_obey_robotstxt": True},
+                    dont_filter=True,
+                )
+            else:
+                yield self.start_request()
+
+        def start_request(self) -> Any:
+            meta = {**page_meta, "page_depth": 0}
+            return scrapy.Request(start_url, callback=self.parse_page, errback=self.page_failed, meta=meta)
+
+        def read_robots(self, response: Response) -> Iterator[Any]:
+            if response.status == 200:
+                self.robots = Protego.parse(response.text if isinstance(response, TextResponse) else "")
+            yield self.start_request()
+
+        def robots_failed(self, failure: Any) -> Iterator[Any]:
+            yield self.start_request()  # no robots.txt: everything is allowed
+
+        def allowed(self, url: str) -> bool:
+            return self.robots is None or bool(self.robots.can_fetch(site.real(url), options.user_agent))
+
+        def page_failed(self, failure: Any) -> None:
+            from scrapy.exceptions import IgnoreRequest
+
+            if failure.check(IgnoreRequest):
+                return  # refused by robots.txt: not ours to read
+            url = getattr(failure.request, "url", "?")
+            self.note_failure(url, f"{failure.type.__name__}: {failure.value}")
+
+        def note_failure(self, url: str, message: str) -> None:
+            if url == start_url:
+                outcome.start_failure = f"start page {site.real(url)} could not be read: {message}"
+            else:
+                outcome.failures.append(f"page {site.real(url)} could not be read: {message}")
+
+        def parse_page(self, response: Response) -> Iterator[Any]:
+            depth = int(response.meta.get("page_depth", 0))
+            if response.status != 200:
+                # a broken link below the start page (404/410) is the page's problem, not a failure
+                if response.url == start_url or response.status not in (404, 410):
+                    self.note_failure(response.url, f"HTTP {response.status}")
+                return
+            outcome.pages += 1
+            if not isinstance(response, TextResponse):
+                return
+            page = site.real(response.url)
+            page_title = clean_space(" ".join(response.css("title ::text").getall())) or clean_space(
+                " ".join(response.css("h1 ::text").getall())
+            )
+            for anchor in response.css("a[href]"):
+                href = (anchor.attrib.get("href") or "").strip()
+                absolute = urldefrag(response.urljoin(href))[0]
+                if urlsplit(absolute).scheme not in ("http", "https"):
+                    continue
+                text = clean_space(" ".join(anchor.css("::text").getall())) or clean_space(anchor.attrib.get("title"))
+                if is_dataset_link(absolute, text or ""):
+                    self.write(anchor, absolute, text, page, page_title, depth)
+                elif self.should_follow(absolute, depth):
+                    meta = {**page_meta, "page_depth": depth + 1}
+                    yield scrapy.Request(absolute, callback=self.parse_page, errback=self.page_failed, meta=meta)
+
+        def should_follow(self, url: str, depth: int) -> bool:
+            if depth >= options.max_depth or not site.on_site(url):
+                return False
+            path = urlsplit(site.real(url)).path or "/"
+            return path.startswith(start_dir) and extension(url) in PAGE_EXTENSIONS and self.allowed(url)
+
+        def write(self, anchor: Any, url: str, text: str | None, page: str, page_title: str | None, depth: int) -> None:
+            real = site.real(url)
+            if real in self.seen:
+                return
+            self.seen.add(real)
+            block = anchor.xpath("ancestor::*[self::li or self::p or self::td or self::dd or self::dt][1]")
+            context = clean_space(" ".join(block.css("::text").getall())) if block else None
+            heading = clean_space(
+                " ".join(anchor.xpath("preceding::*[self::h1 or self::h2 or self::h3 or self::h4][1]//text()").getall())
+            )
+            item = {
+                "url": real,
+                "title": text,
+                "page": page,
+                "page_title": page_title,
+                "heading": heading,
+                "context": context[:_CONTEXT_MAX] if context else None,
+                "date": find_date(text, context),
+                "file_type": link_file_type(url, text or ""),
+                "depth": depth,
+            }
+            sink.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
+            outcome.items += 1
+
+        def closed(self, reason: str) -> None:
+            outcome.closed_reason = reason
+
+    return DepartmentPageSpider
+
+
+def crawl(start_url: str, out_path: str, options: CrawlOptions) -> Outcome:
+    """Run the crawl in this process (once: the Twisted reactor cannot be restarted)."""
+    from scrapy.crawler import CrawlerProcess
+
+    outcome = Outcome()
+    settings = {
+        "USER_AGENT": options.user_agent,
+        "ROBOTSTXT_OBEY": True,
+        "DOWNLOAD_TIMEOUT": options.timeout_s,
+        "RETRY_TIMES": options.retries,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": max(1, options.concurrency),
+        "DOWNLOAD_DELAY": options.delay_s,
+        "DOWNLOAD_MAXSIZE": options.max_body_bytes,
+        # a backstop: the spider counts page depth itself, since a routed crawl's robots.txt
+        # request sits one level above the start page in Scrapy's own count
+        "DEPTH_LIMIT": options.max_depth + 1,
+        "CLOSESPIDER_PAGECOUNT": options.max_pages,
+        # breadth first, so the start page's own links are read before any page below it
+        "DEPTH_PRIORITY": 1,
+        "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+        "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": "ERROR",
+    }
+    with open(out_path, "w", encoding="utf-8") as sink:
+        process = CrawlerProcess(settings)
+        process.crawl(_build_spider(options, start_url, sink, outcome))
+        process.start()
+    return outcome
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) not in (3, 4):
+        print("usage: python -m harvesters.html_crawl <url> <out.jsonl> [options-json]", file=sys.stderr)
+        return 1
+    options = CrawlOptions.from_json(argv[3] if len(argv) == 4 else None)
+    outcome = crawl(argv[1], argv[2], options)
+    print(json.dumps({"pages": outcome.pages, "items": outcome.items, "closed": outcome.closed_reason}))
+    if outcome.start_failure:
+        print(outcome.start_failure, file=sys.stderr)
+        return 2
+    if outcome.closed_reason and outcome.closed_reason.startswith("closespider_pagecount"):
+        print(f"the crawl stopped at the {options.max_pages}-page cap; it is not whole", file=sys.stderr)
+        return 3
+    if outcome.failures:
+        print("; ".join(outcome.failures), file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

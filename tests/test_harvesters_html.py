@@ -1,0 +1,262 @@
+"""Department web pages: the mapping of crawl items, the golden crawl, and gathers over the simulator.
+
+No recorded crawl of a real department page exists in ``reference/portal-samples``; the golden
+sample is ``tests/fixtures/html/*.jsonl``, a crawl of the simulator's Rutland page saved as the
+crawl wrote it. Regenerate its golden with ``PDI_UPDATE_GOLDEN=1 pytest <this file>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog.dcat import dataset_errors
+from catalog.ids import source_id
+from harvesters import registry
+from harvesters.base import GatherError, GatherStats, RawRecord, SourceContext
+from harvesters.detect import detect_platform
+from harvesters.html import humanised_file_name, link_title, page_date
+from harvesters.html_crawl import find_date, is_dataset_link
+from harvesters.http import HttpClient, HttpSettings
+from simulator import PortalSimulator
+from simulator.platforms.html import HIDDEN_FILE
+from simulator.server import route_url
+
+HARVESTER = registry.get("html")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "html"
+GOLDEN = Path(__file__).resolve().parent / "golden" / "html"
+UPDATE = os.environ.get("PDI_UPDATE_GOLDEN") == "1"
+FETCHED_AT = datetime(2024, 1, 1, tzinfo=UTC)
+HOST = "www.rutlandcitypolice.com"
+PAGE = f"http://{HOST}/open-data/"
+
+
+def _source(url: str = PAGE) -> SourceContext:
+    return SourceContext(
+        source_id=source_id("html", url), platform="html", url=url, portal_url=url, jurisdictions=("rutland-vt",)
+    )
+
+
+def _item(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "url": f"http://{HOST}/app/download/5136856/MotorVehicleStop.xlsx",
+        "title": "Download",
+        "page": PAGE,
+        "page_title": "Open Data | Rutland City Police Department",
+        "heading": "Motor Vehicle Stops",
+        "context": "Motor vehicle stops, 2012 to present. Download",
+        "date": None,
+        "file_type": "xlsx",
+        "depth": 0,
+    }
+    return {**base, **fields}
+
+
+def _map(item: dict[str, Any]) -> dict[str, Any]:
+    record = HARVESTER.map_record(RawRecord(item["url"], item["page"], FETCHED_AT, item), _source())
+    dcat = record.to_dcat()
+    assert dataset_errors(dcat) == [], dcat
+    return dcat
+
+
+# --------------------------------------------------------------------------------------------------
+# the mapping
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Use of Force Report 2019 (PDF)", "Use of Force Report 2019"),
+        ("Use of Force Report 2019 (PDF, 2 MB)", "Use of Force Report 2019"),
+        ("Officer-Involved Shootings 2015-2023.xlsx", "Officer-Involved Shootings 2015-2023"),
+        ("Calls for Service - Updated 03/2024 (CSV)", "Calls for Service"),
+        ("Download the Traffic Stops data [XLSX]", "Traffic Stops data"),
+        ("Annual Budget FY2024 - 1.4 MB", "Annual Budget FY2024"),
+        ("Download", "Motor Vehicle Stop"),
+        ("", "Motor Vehicle Stop"),
+    ],
+)
+def test_titles_are_cleaned_link_texts(text: str, title: str) -> None:
+    assert link_title(text, f"http://{HOST}/app/download/5136856/MotorVehicleStop.xlsx") == title
+
+
+def test_file_names_are_humanised() -> None:
+    url = f"http://{HOST}/app/download/5136813/ResponseToResistance+2015-2017.xls"
+    assert humanised_file_name(url) == "Response To Resistance 2015-2017"
+    assert humanised_file_name("https://x.gov/files/use_of_force-report.pdf") == "Use of force report"
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "modified"),
+    [
+        ("Use of Force Report 2019 (PDF)", "2019", "2019"),
+        ("Calls for Service - Updated 03/2024 (CSV)", "03/2024", "2024-03"),
+        ("Stops (posted March 3, 2024) 2019", "March 3, 2024", "2024-03-03"),
+        ("Crime Reports [XLS] (updated 2026-10-27)", "2026-10-27", "2026-10-27"),
+        ("Officer-Involved Shootings 2015-2023.xlsx", "2015-2023", "2023"),
+        ("Budget FY2024 page 12", None, None),
+    ],
+)
+def test_dates_beside_links(text: str, found: str | None, modified: str | None) -> None:
+    assert find_date(text) == found
+    assert page_date(found) == modified
+
+
+def test_a_link_maps_to_a_valid_record_with_its_file_and_page() -> None:
+    dcat = _map(_item())
+    assert dcat["title"] == "Motor Vehicle Stop"
+    assert dcat["identifier"] == f"http://{HOST}/app/download/5136856/MotorVehicleStop.xlsx"
+    assert dcat["landingPage"] == PAGE
+    assert dcat["publisher"]["name"] == HOST
+    assert dcat["keyword"] == ["Motor Vehicle Stops"]
+    assert dcat["description"] == (
+        "Published on Open Data | Rutland City Police Department: Motor Vehicle Stops. "
+        "Motor vehicle stops, 2012 to present. Download"
+    )
+    (dist,) = dcat["distribution"]
+    assert dist["downloadURL"] == dcat["identifier"]
+    assert dist["mediaType"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert "modified" not in dcat
+
+
+@pytest.mark.parametrize(
+    ("url", "file_type", "media"),
+    [
+        ("https://x.gov/f/a.csv", "csv", "text/csv"),
+        ("https://x.gov/f/a.xls", "xls", "application/vnd.ms-excel"),
+        ("https://x.gov/f/a.pdf", "pdf", "application/pdf"),
+        ("https://x.gov/f/a.geojson", "geojson", "application/geo+json"),
+        ("https://x.gov/f/a.zip", "zip", "application/zip"),
+        ("https://x.gov/DocumentCenter/View/1234", "csv", "text/csv"),  # "Download (CSV)"
+    ],
+)
+def test_media_types_from_extension_or_named_format(url: str, file_type: str, media: str) -> None:
+    dcat = _map(_item(url=url, file_type=file_type, title="Download (CSV)"))
+    assert dcat["distribution"][0]["mediaType"] == media
+
+
+def test_dates_fill_modified_temporal_and_freshness() -> None:
+    record = HARVESTER.map_record(
+        RawRecord("u", PAGE, FETCHED_AT, _item(title="OIS 2015-2023.xlsx", date="2015-2023")), _source()
+    )
+    dcat = record.to_dcat()
+    assert dataset_errors(dcat) == []
+    assert dcat["modified"] == "2023" and dcat["temporal"] == "2015/2023"
+    assert record.pdi.freshness.last_data_update == datetime(2023, 1, 1, tzinfo=UTC)
+    assert _map(_item(date="03/2024"))["modified"] == "2024-03"
+
+
+def test_hostile_link_text_is_plain_text() -> None:
+    dcat = _map(_item(title="Crime Data <script>alert(1)</script> - Updated 10/2026 (XLSX)"))
+    assert dcat["title"] == "Crime Data"
+
+
+def test_what_counts_as_a_dataset_link() -> None:
+    assert is_dataset_link("https://x.gov/a/report.PDF", "Report")
+    assert is_dataset_link("https://x.gov/DocumentCenter/View/12", "Download")
+    assert is_dataset_link("https://x.gov/DocumentCenter/View/12", "Stops data (CSV)")
+    assert not is_dataset_link("https://x.gov/open-data/", "Open Data")
+    assert not is_dataset_link("https://x.gov/logo.png", "Download our logo")
+
+
+def _fixtures() -> list[str]:
+    return sorted(p.name for p in FIXTURES.glob("*.jsonl"))
+
+
+@pytest.mark.parametrize("name", _fixtures())
+def test_recorded_crawl_maps_to_its_golden_records(name: str) -> None:
+    document = [json.loads(line) for line in (FIXTURES / name).read_text("utf-8").splitlines() if line.strip()]
+    assert detect_platform(document) == "html"
+    raws = list(HARVESTER.split_document(document, f"tests/fixtures/html/{name}", FETCHED_AT))
+    assert len(raws) == len({item["url"] for item in document})
+    actual = []
+    for raw in raws:
+        dcat = HARVESTER.map_record(raw, _source()).to_dcat()
+        assert dataset_errors(dcat) == [], raw.remote_id
+        actual.append(json.loads(json.dumps(dcat, sort_keys=True, ensure_ascii=False)))
+    golden = GOLDEN / name
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text("".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in actual), "utf-8")
+    expected = [json.loads(line) for line in golden.read_text("utf-8").splitlines() if line.strip()]
+    assert actual == expected
+
+
+# --------------------------------------------------------------------------------------------------
+# gathering over the portal simulator
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[PortalSimulator]:
+    with PortalSimulator(seed_number=2015) as s:
+        yield s
+
+
+def _http(sim: PortalSimulator) -> HttpClient:
+    settings = HttpSettings(timeout_s=5.0, max_retries=1, backoff_base_s=0.0)
+    return HttpClient(settings, route=sim.route, sleep=lambda _s: None)
+
+
+def _gather(sim: PortalSimulator, url: str = PAGE) -> tuple[list[RawRecord], GatherStats]:
+    stats = GatherStats()
+    return list(HARVESTER.gather(_source(url), _http(sim), stats)), stats
+
+
+def test_gather_finds_every_link_once_keyed_by_the_real_host(sim: PortalSimulator) -> None:
+    sim.clear_request_log()
+    records, stats = _gather(sim)
+    truth = {d.remote_id: d for d in sim.datasets(HOST)}
+    ids = [r.remote_id for r in records]
+    assert len(ids) == len(set(ids)) and set(ids) == set(truth)
+    assert stats.complete and stats.pages == 2 and stats.total == len(truth)
+    assert all(r.remote_id.startswith(f"http://{HOST}/open-data/") for r in records)
+    assert {r.content["page"] for r in records} == {PAGE, PAGE + "earlier-releases/"}
+    assert not any(HIDDEN_FILE in r.remote_id for r in records)
+    assert sim.request_count(HOST, "staff-only") == 0  # robots.txt disallows it
+    assert sim.request_count(HOST, "/robots.txt") == 1
+    for record in records:
+        dcat = HARVESTER.map_record(record, _source()).to_dcat()
+        assert dataset_errors(dcat) == []
+        truth_title = truth[record.remote_id].title.split(" <", 1)[0]
+        assert dcat["title"] == truth_title or dcat["title"].lower() == truth_title.lower(), record.content
+    assert any("<script>" in r.content["title"] for r in records)  # served escaped, read back as text
+
+
+def test_gather_of_another_page_shape(sim: PortalSimulator) -> None:
+    url = "https://www.bedfordva.gov/1177/Police-Data"
+    records, stats = _gather(sim, url)
+    assert {r.remote_id for r in records} == {d.remote_id for d in sim.datasets("www.bedfordva.gov")}
+    assert all(r.remote_id.startswith("https://www.bedfordva.gov/1177/files/") for r in records)
+
+
+def test_a_start_page_answering_500_fails_the_gather(sim: PortalSimulator) -> None:
+    sim.inject(HOST, "500")
+    try:
+        with pytest.raises(GatherError, match="HTTP 500"):
+            _gather(sim)
+    finally:
+        sim.clear_faults()
+
+
+def test_an_empty_page_is_a_complete_gather_of_nothing() -> None:
+    with PortalSimulator(seed_number=2015) as empty:
+        for ds in empty.datasets(HOST):
+            empty.remove_dataset(HOST, ds.remote_id)
+        records, stats = _gather(empty)
+    assert records == [] and stats.complete
+
+
+def test_a_page_nobody_answers_fails_the_gather() -> None:
+    with PortalSimulator(seed_number=2015) as gone:
+        base = gone.base_url
+    http = HttpClient(HttpSettings(timeout_s=2.0, max_retries=0), route=lambda url: route_url(base, url))
+    with pytest.raises(GatherError, match="start page"):
+        list(HARVESTER.gather(_source(), http, GatherStats()))
