@@ -293,7 +293,9 @@ def crawl(start_url: str, out_path: str, options: CrawlOptions) -> Outcome:
     outcome = Outcome()
     settings = {
         "USER_AGENT": options.user_agent,
-        "ROBOTSTXT_OBEY": True,
+        # Routed (the demo), the spider applies the portal's own robots.txt to real URLs itself;
+        # Scrapy's middleware would only fetch the simulator's root /robots.txt, which is not it.
+        "ROBOTSTXT_OBEY": not SiteMap(start_url, options.crawled_site, options.reported_site).routed,
         "DOWNLOAD_TIMEOUT": options.timeout_s,
         "RETRY_TIMES": options.retries,
         "CONCURRENT_REQUESTS_PER_DOMAIN": max(1, options.concurrency),
