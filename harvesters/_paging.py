@@ -7,9 +7,44 @@ can go wrong ends the gather with :class:`GatherError`, which withdraws nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
 
-from harvesters.base import GatherError
+from harvesters.base import GatherError, GatherStats
+from harvesters.http import FetchError, HttpClient
+
+
+def fetch_page(
+    http: HttpClient,
+    endpoint: str,
+    params: Mapping[str, Any],
+    stats: GatherStats,
+    *,
+    list_key: str,
+    api: str,
+) -> tuple[dict[str, Any], list[Any], str]:
+    """One page of an offset-paged JSON catalog: (body, its list of entries, the page URL).
+
+    Counts the request and the page in ``stats``; a failed fetch, or a body without the list,
+    ends the gather with :class:`GatherError` naming the page.
+    """
+    page_url = f"{endpoint}?{urlencode(params)}"
+    try:
+        body = http.get_json(endpoint, params=params)
+    except FetchError as exc:
+        raise GatherError(f"catalog page at offset {params.get('offset')} could not be read: {exc}", page_url) from exc
+    finally:
+        stats.requests += 1
+    if not isinstance(body, dict) or not isinstance(body.get(list_key), list):
+        raise GatherError(f"catalog page has no '{list_key}' list; the {api} response changed shape", page_url)
+    stats.pages += 1
+    return body, body[list_key], page_url
+
+
+def announced_total(value: Any) -> int | None:
+    """A catalog size the portal announced, if it is an integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class PageGuard:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from catalog.record import CatalogRecord
 from harvesters import convert as c
-from harvesters._paging import PageGuard
+from harvesters._paging import PageGuard, announced_total, fetch_page
 from harvesters.base import GatherError, GatherStats, Harvester, RawRecord, SourceContext
-from harvesters.http import FetchError, HttpClient
+from harvesters.http import HttpClient
 from harvesters.registry import register
 
 PAGE_SIZE = 100  # the v2.1 maximum
@@ -270,21 +270,8 @@ class OpenDataSoftHarvester(Harvester):
         offset = 0
         while True:
             params = {"limit": PAGE_SIZE, "offset": offset, "order_by": "dataset_id"}
-            page_url = f"{endpoint}?{urlencode(params)}"
-            try:
-                body = http.get_json(endpoint, params=params)
-            except FetchError as exc:
-                raise GatherError(f"catalog page at offset {offset} could not be read: {exc}", page_url) from exc
-            finally:
-                stats.requests += 1
-            if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-                raise GatherError(
-                    "catalog page has no 'results' list; the Explore API response changed shape", page_url
-                )
-            stats.pages += 1
-            results = body["results"]
-            total = body.get("total_count")
-            total = total if isinstance(total, int) and not isinstance(total, bool) else None
+            body, results, page_url = fetch_page(http, endpoint, params, stats, list_key="results", api="Explore API")
+            total = announced_total(body.get("total_count"))
             if total is not None:
                 stats.total = total
             if total is not None and total > MAX_PAGED:

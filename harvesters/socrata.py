@@ -15,14 +15,14 @@ import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from sodapy import Socrata
 
 from catalog.record import CatalogRecord
 from harvesters import convert as c
-from harvesters._paging import PageGuard
-from harvesters.base import GatherError, GatherStats, Harvester, RawRecord, SourceContext
+from harvesters._paging import PageGuard, announced_total, fetch_page
+from harvesters.base import GatherStats, Harvester, RawRecord, SourceContext
 from harvesters.http import FetchError, HttpClient
 from harvesters.registry import register
 
@@ -278,21 +278,8 @@ class SocrataHarvester(Harvester):
                 "offset": offset,
                 "order": "dataset_id",
             }
-            page_url = f"{endpoint}?{urlencode(params)}"
-            try:
-                body = http.get_json(endpoint, params=params)
-            except FetchError as exc:
-                raise GatherError(f"catalog page at offset {offset} could not be read: {exc}", page_url) from exc
-            finally:
-                stats.requests += 1
-            if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-                raise GatherError(
-                    "catalog page has no 'results' list; the Discovery API response changed shape", page_url
-                )
-            stats.pages += 1
-            results = body["results"]
-            total = body.get("resultSetSize")
-            total = total if isinstance(total, int) and not isinstance(total, bool) else None
+            body, results, page_url = fetch_page(http, endpoint, params, stats, list_key="results", api="Discovery API")
+            total = announced_total(body.get("resultSetSize"))
             stats.total = total
             if not results:
                 guard.check_end(offset, total, page_url)
