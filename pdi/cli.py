@@ -509,8 +509,10 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 def cmd_platforms(args: argparse.Namespace) -> int:
     from harvesters import registry
 
-    for h in registry.all_harvesters():
-        print(f"{h.platform:10} {h.title}")
+    harvesters = registry.all_harvesters()
+    width = max(len(h.platform) for h in harvesters)
+    for h in harvesters:
+        print(f"{h.platform:{width}}  {h.title}")
     return EXIT_OK
 
 
