@@ -20,6 +20,14 @@ from catalog_seed import SeedError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+_CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), 127, *range(128, 160)], "?")
+
+
+def _printable(text: str) -> str:
+    """Portal text for a terminal: control characters (escape sequences) shown as '?'."""
+    return str(text).translate(_CONTROL)
+
+
 def _err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -321,7 +329,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     for hit in page.hits:
         s = hit.summary
         where = ", ".join(j["name"] + " " + j["state"] for j in s.get("jurisdictions", [])) or "?"
-        print(f"{s['title']}  [{where}]  {', '.join(s.get('categories', []))}\n    {s['id']}")
+        print(f"{_printable(s['title'])}  [{where}]  {', '.join(s.get('categories', []))}\n    {s['id']}")
     cats = ", ".join(f"{f.value} {f.count}" for f in page.facets.get("category", [])[:8])
     print(f"{page.total} datasets match" + (f"; categories: {cats}" if cats else ""))
     return EXIT_OK
@@ -438,7 +446,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                     print(f"{candidate}: a {harvester.title} source with {total} datasets")
                     print(f"  {len(police)} of the {len(sample)} read look police-related:")
                     for r in police[:10]:
-                        print(f"    {r.title}  [{', '.join(r.pdi.category_ids)}]")
+                        print(f"    {_printable(r.title)}  [{', '.join(r.pdi.category_ids)}]")
                 return EXIT_OK
     _err(f"pdi check: {url}: no platform answered ({'; '.join(tried) or 'nothing tried'})")
     return EXIT_FAILED

@@ -280,3 +280,10 @@ def test_check_reports_when_nothing_answers(tmp_path: Path):
         timeout=120,
     )
     assert r.returncode == 1 and "no platform answered" in r.stderr
+
+
+def test_portal_text_cannot_drive_the_terminal():
+    from pdi.cli import _printable
+
+    assert _printable("Use of Force\x1b[2J\x1b]0;pwned\x07 2019") == "Use of Force?[2J?]0;pwned? 2019"
+    assert _printable("Café — 警察\tok") == "Café — 警察\tok"
