@@ -155,7 +155,7 @@ def _run_harvest(rt: Any, args: argparse.Namespace, sim: Any) -> Any:
                 f"{r.records_withdrawn} withdrawn, {r.records_skipped} not police ({r.duration_s:.1f}s)"
             )
             if r.error:
-                line += f" — {r.error}"
+                line += f" — {_printable(r.error)}"
             _err(line)
         elif event == "progress" and not args.quiet:
             _err(f"      … {r.source_id}: {r.records_seen} datasets read")
