@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from catalog.record import CatalogRecord, CategoryAssignment
 from catalog.vocabulary import Category, category_vocabulary
@@ -150,8 +150,25 @@ def _pattern(term: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])" + r"\s+".join(re.escape(w) for w in words) + r"(?![a-z0-9])")
 
 
+@cache
+def _runs(term: str) -> frozenset[str]:
+    """The letter/digit runs of a normalised term. Each is a whole run of any text the term's
+    pattern matches, so a term whose runs are not all in a text cannot match it."""
+    return frozenset(re.findall(r"[a-z0-9]+", _norm(term)))
+
+
+@lru_cache(maxsize=256)
+def _text_runs(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"[a-z0-9]+", text))
+
+
 def _find(terms: Iterable[str], text: str) -> list[str]:
-    return [t for t in terms if text and _pattern(t).search(text)]
+    """The terms found in ``text``, in the order given. The set test skips the regular expression
+    for terms that cannot match (most of them), with the same result."""
+    if not text:
+        return []
+    present = _text_runs(text)
+    return [t for t in terms if _runs(t) <= present and _pattern(t).search(text)]
 
 
 def _norm_column(name: str) -> str:

@@ -21,12 +21,14 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from catalog.record import CatalogRecord
 from harvesters import convert as c
-from harvesters.base import GatherError, GatherStats, Harvester, RawRecord, SourceContext
+from harvesters.base import GatherError, GatherStats, Harvester, Probe, RawRecord, SourceContext, fingerprint
+from harvesters.fanout import ordered_map
 from harvesters.http import FetchError, HttpClient
 from harvesters.registry import register
 
@@ -359,9 +361,31 @@ class ArcgisServerHarvester(Harvester):
         :data:`MAX_SERVICES` services raise :class:`GatherError`: the directory was not read whole.
         """
         root = source.url.rstrip("/")
+        services_read = 0
+        for url, listed in self._walk(http, root, stats):
+            services_read += len(listed)
+            if services_read > MAX_SERVICES:
+                raise GatherError(f"more than {MAX_SERVICES} map/feature services; not read whole", url)
+            # the services of one listing are read as many at a time as the host allows
+            read = partial(self._service_records, http, stats, root)
+            for records in ordered_map(read, listed, http.settings.per_host_concurrency):
+                yield from records
+        stats.complete = True
+
+    def probe(self, source: SourceContext, http: HttpClient) -> Probe | None:
+        """The directory's structure: every folder listing's map and feature services (one request
+        per folder, no service or layer documents). It moves when a service comes or goes, not
+        when a layer's fields change inside one, so it does not track changes."""
+        listings = [(url, listed) for url, listed in self._walk(http, source.url.rstrip("/"), GatherStats())]
+        return Probe(fingerprint(listings), tracks_changes=False)
+
+    def _walk(self, http: HttpClient, root: str, stats: GatherStats) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+        """Each directory (the root, then folders breadth first in listing order) as its URL and
+        its (name, type) map and feature services. A folder listed again is read once and noted in
+        ``stats.errors``; a read that fails or changed shape, and a folder nested deeper than
+        :data:`MAX_DEPTH`, raise :class:`GatherError`."""
         queue: deque[tuple[str, int]] = deque([("", 0)])
         visited = {""}
-        services_read = 0
         while queue:
             folder, depth = queue.popleft()
             url = f"{root}/{quote(folder)}" if folder else root
@@ -382,12 +406,7 @@ class ArcgisServerHarvester(Harvester):
                     )
                 visited.add(path)
                 queue.append((path, depth + 1))
-            for name, kind in self._data_services(services):
-                services_read += 1
-                if services_read > MAX_SERVICES:
-                    raise GatherError(f"more than {MAX_SERVICES} map/feature services; not read whole", url)
-                yield from self._service_layers(http, stats, root, name, kind)
-        stats.complete = True
+            yield url, self._data_services(services)
 
     @staticmethod
     def _data_services(services: list[Any]) -> list[tuple[str, str]]:
@@ -401,9 +420,11 @@ class ArcgisServerHarvester(Harvester):
                 kinds.setdefault(name, []).append(kind)
         return [(name, next(k for k in DATA_SERVICE_TYPES if k in found)) for name, found in kinds.items()]
 
-    def _service_layers(
-        self, http: HttpClient, stats: GatherStats, root: str, name: str, kind: str
-    ) -> Iterator[RawRecord]:
+    def _service_records(
+        self, http: HttpClient, stats: GatherStats, root: str, service: tuple[str, str]
+    ) -> list[RawRecord]:
+        """The records of one (name, type) service's layers and tables (read in a fan-out thread)."""
+        name, kind = service
         service_url = f"{root}/{quote(name)}/{kind}"
         document = self._read(http, service_url, stats, f"service {name}/{kind}")
         layers, tables = document.get("layers", []), document.get("tables", [])
@@ -416,6 +437,7 @@ class ArcgisServerHarvester(Harvester):
                 f"service {name}/{kind} lists no 'layers'/'tables'; the response changed shape", service_url
             )
         context = _service_context(name, kind, service_url, document)
+        records: list[RawRecord] = []
         for entry in [*layers, *tables]:
             if not isinstance(entry, dict) or _is_group(entry):
                 continue
@@ -431,7 +453,8 @@ class ArcgisServerHarvester(Harvester):
                 )
             if _is_group(layer):
                 continue
-            yield _layer_record(layer, url, datetime.now(UTC), context)
+            records.append(_layer_record(layer, url, datetime.now(UTC), context))
+        return records
 
     @staticmethod
     def _read(http: HttpClient, url: str, stats: GatherStats, what: str) -> dict[str, Any]:
@@ -441,13 +464,13 @@ class ArcgisServerHarvester(Harvester):
         except FetchError as exc:
             raise GatherError(f"{what} could not be read: {exc}", shown) from exc
         finally:
-            stats.requests += 1
+            stats.count(requests=1)
         problem = _arcgis_error(body)
         if problem is not None:
             raise GatherError(f"{what} answered {problem}", shown)
         if not isinstance(body, dict):
             raise GatherError(f"{what} is not a JSON object; the response changed shape", shown)
-        stats.pages += 1
+        stats.count(pages=1)
         return body
 
     def enrich(self, raw: RawRecord, source: SourceContext, http: HttpClient) -> RawRecord:

@@ -13,10 +13,13 @@ Two stages, kept apart so a mapping fix can re-run over stored raw records witho
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from catalog.record import CatalogRecord
@@ -61,6 +64,57 @@ class GatherStats:
     complete: bool = False  # True only once the whole catalog was read without error
     total: int | None = None  # the catalog's size as the portal announces it, when it does
     errors: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, requests: int = 0, pages: int = 0) -> None:
+        """Add to the counters; safe from the threads of :func:`harvesters.fanout.ordered_map`."""
+        with self._lock:
+            self.requests += requests
+            self.pages += pages
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A cheap fingerprint of a source's catalog, read before (instead of) gathering it whole.
+
+    ``tracks_changes`` says what a steady fingerprint proves. True: it moves whenever a dataset is
+    added, removed or modified (the catalog's size and latest modification time, or the hash of a
+    one-document catalog), so an equal fingerprint means nothing changed. False: it follows only
+    the catalog's structure (the folders and services of a directory, a page's links), so an equal
+    fingerprint says no dataset came or went, not that none changed inside; the run trusts it for
+    a shorter time (see :class:`ProbePolicy`).
+    """
+
+    fingerprint: str
+    tracks_changes: bool
+
+
+@dataclass(frozen=True)
+class ProbePolicy:
+    """When a steady probe (:class:`Probe`) lets a run settle a source unread.
+
+    A change-tracking probe is trusted until the catalog's last whole read is ``full_read_every``
+    old; a structural one (a directory's services, a page's hash) for ``structure_trusted_for``,
+    shorter than a daily schedule by default, so scheduled runs read such sources whole and only
+    re-runs the same day are spared. ``enabled=False`` (``pdi harvest --full``) always reads whole.
+    """
+
+    enabled: bool = True
+    full_read_every: timedelta = timedelta(days=7)
+    structure_trusted_for: timedelta = timedelta(hours=20)
+
+    def steady(self, probe: Probe, kept: Mapping[str, Any], now: datetime) -> bool:
+        """Whether ``probe`` equals the ``kept`` one and that is recent enough to be trusted."""
+        if probe.fingerprint != kept["fingerprint"] or probe.tracks_changes != bool(kept["tracks_changes"]):
+            return False
+        trusted = self.full_read_every if probe.tracks_changes else self.structure_trusted_for
+        return bool(now - kept["full_read_at"] < trusted)
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short stable hash of JSON-serialisable parts, for :class:`Probe`."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
 class GatherError(Exception):
@@ -98,6 +152,16 @@ class Harvester(ABC):
         Raises :class:`GatherError` when the catalog cannot be read whole (a failed page, a body that
         is not the expected shape); records already yielded stay valid.
         """
+
+    def probe(self, source: SourceContext, http: HttpClient) -> Probe | None:
+        """A fingerprint of the catalog from one or a few cheap requests, or None (the default)
+        when the platform offers no such signal. When it equals the fingerprint taken before the
+        last complete harvest, the run may settle the source as unchanged without gathering it.
+
+        May raise :class:`GatherError` or :class:`harvesters.http.FetchError`; the run then
+        gathers as usual. Must read only through ``http`` and write nothing.
+        """
+        return None
 
     def enrich(self, raw: RawRecord, source: SourceContext, http: HttpClient) -> RawRecord:
         """Fetch the per-dataset details a listing lacks (e.g. column types), for kept records only.

@@ -11,7 +11,7 @@ import pkgutil
 
 import harvesters
 
-INFRASTRUCTURE = {"base", "builtin", "registry", "http", "runner", "detect", "convert", "html_crawl"}
+INFRASTRUCTURE = {"base", "builtin", "registry", "http", "runner", "detect", "convert", "html_crawl", "fanout"}
 
 for _info in pkgutil.iter_modules(harvesters.__path__):
     if _info.name not in INFRASTRUCTURE and not _info.name.startswith("_"):

@@ -20,7 +20,7 @@ from ckanapi.errors import CKANAPIError, ServerIncompatibleError
 from catalog.record import CatalogRecord
 from harvesters import convert as c
 from harvesters._paging import PageGuard
-from harvesters.base import GatherError, GatherStats, Harvester, RawRecord, SourceContext
+from harvesters.base import GatherError, GatherStats, Harvester, Probe, RawRecord, SourceContext, fingerprint
 from harvesters.http import HttpClient
 from harvesters.registry import register
 
@@ -214,6 +214,24 @@ class CkanHarvester(Harvester):
     platform: ClassVar[str] = "ckan"
     title: ClassVar[str] = "CKAN (action API package_search, read with ckanapi)"
     mapping: ClassVar[c.MappingTable] = MAPPING
+
+    def probe(self, source: SourceContext, http: HttpClient) -> Probe | None:
+        """``count`` and the most recently modified package (``sort=metadata_modified desc``,
+        one row). A new resource or a changed one moves the package's ``metadata_modified``."""
+        ckan = RemoteCKAN(source.url, user_agent=http.settings.user_agent, get_only=True, session=http.session)
+        params: dict[str, Any] = {"rows": 1, "start": 0, "sort": "metadata_modified desc"}
+        url = f"{source.url.rstrip('/')}/api/action/package_search?{urlencode(params)}"
+        try:
+            result = ckan.action.package_search(**params)
+        except (CKANAPIError, ServerIncompatibleError, requests.RequestException, ValueError) as exc:
+            raise GatherError(f"package_search probe failed: {_short(exc)}", url) from exc
+        if not isinstance(result, dict) or not isinstance(result.get("results"), list):
+            return None
+        count = result.get("count")
+        if not isinstance(count, int) or isinstance(count, bool):
+            return None
+        latest = result["results"][0] if result["results"] and isinstance(result["results"][0], dict) else {}
+        return Probe(fingerprint(count, latest.get("id"), latest.get("metadata_modified")), tracks_changes=True)
 
     def gather(self, source: SourceContext, http: HttpClient, stats: GatherStats) -> Iterator[RawRecord]:
         """Page through ``package_search`` (100 rows, sorted by creation then id) until ``start``

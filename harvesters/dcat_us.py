@@ -8,6 +8,7 @@ v1.0 form: a bare JSON array whose entries use ``keyword`` comma strings, ``publ
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 
 from catalog.record import CatalogRecord
 from harvesters import convert as c
-from harvesters.base import GatherError, GatherStats, Harvester, RawRecord, SourceContext
+from harvesters.base import GatherError, GatherStats, Harvester, Probe, RawRecord, SourceContext
 from harvesters.http import FetchError, HttpClient
 from harvesters.registry import register
 
@@ -171,6 +172,17 @@ class DcatUsHarvester(Harvester):
     platform: ClassVar[str] = "dcat_us"
     title: ClassVar[str] = "DCAT-US data.json (v1.1 catalogs incl. ArcGIS Hub feeds; POD v1.0 arrays)"
     mapping: ClassVar[c.MappingTable] = MAPPING
+
+    def probe(self, source: SourceContext, http: HttpClient) -> Probe | None:
+        """The hash of the whole ``data.json``: the document is the catalog. The request is
+        conditional, so an unchanged document is answered 304 and not sent again."""
+        try:
+            response = http.get(source.url)
+        except FetchError as exc:
+            raise GatherError(f"data.json could not be read: {exc}", source.url) from exc
+        if response.status_code != 200:
+            return None
+        return Probe(hashlib.sha256(response.content).hexdigest()[:32], tracks_changes=True)
 
     def gather(self, source: SourceContext, http: HttpClient, stats: GatherStats) -> Iterator[RawRecord]:
         """Read the whole ``data.json`` at ``source.url`` (one page) and yield each dataset.

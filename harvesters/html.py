@@ -11,6 +11,7 @@ invents nothing else.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -21,11 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, unquote_plus, urlsplit
+from urllib.robotparser import RobotFileParser
 
 from catalog.record import CatalogRecord
 from harvesters import convert as c
-from harvesters.base import GatherError, GatherStats, Harvester, RawRecord, SourceContext
-from harvesters.http import HttpClient
+from harvesters.base import GatherError, GatherStats, Harvester, Probe, RawRecord, SourceContext, fingerprint
+from harvesters.http import FetchError, HttpClient
 from harvesters.registry import register
 
 #: crawl bounds: pages below the start page followed (1: the pages it links to) and pages in all
@@ -276,6 +278,27 @@ class HtmlHarvester(Harvester):
     platform: ClassVar[str] = "html"
     title: ClassVar[str] = "Department web pages (Scrapy crawl for CSV/XLSX/PDF links)"
     mapping: ClassVar[c.MappingTable] = MAPPING
+
+    def probe(self, source: SourceContext, http: HttpClient) -> Probe | None:
+        """The hash of the start page (a conditional request), read only where the site's
+        robots.txt allows it, as the crawl is. The start page lists the documents, so it moves
+        when one comes or goes; a document updated in place may not move it: not change-tracking."""
+        start = source.url
+        robots = RobotFileParser()
+        try:
+            answer = http.get(_site(start) + "/robots.txt")
+        except FetchError:
+            return None  # the crawl will find out and say so
+        robots.parse(answer.text.splitlines() if answer.status_code == 200 else [])
+        if not robots.can_fetch(http.settings.user_agent, start):
+            return None
+        try:
+            page = http.get(start)
+        except FetchError as exc:
+            raise GatherError(f"the start page could not be read: {exc}", start) from exc
+        if page.status_code != 200:
+            return None
+        return Probe(fingerprint(hashlib.sha256(page.content).hexdigest()), tracks_changes=False)
 
     def gather(self, source: SourceContext, http: HttpClient, stats: GatherStats) -> Iterator[RawRecord]:
         """Crawl ``source.url`` in a subprocess (``python -m harvesters.html_crawl``) and yield one

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 from catalog.record import CatalogRecord
 from harvesters import convert as c
 from harvesters._paging import PageGuard, announced_total, fetch_page
-from harvesters.base import GatherError, GatherStats, Harvester, RawRecord, SourceContext
+from harvesters.base import GatherError, GatherStats, Harvester, Probe, RawRecord, SourceContext, fingerprint
 from harvesters.http import HttpClient
 from harvesters.registry import register
 
@@ -293,6 +293,22 @@ class OpenDataSoftHarvester(Harvester):
             if total is not None and offset >= total:
                 break
         stats.complete = True
+
+    def probe(self, source: SourceContext, http: HttpClient) -> Probe | None:
+        """``total_count`` and the most recently modified dataset (``order_by=modified desc``)."""
+        parts = urlsplit(source.url)
+        endpoint = f"{parts.scheme}://{parts.netloc}{CATALOG_PATH}"
+        params = {"limit": 1, "offset": 0, "order_by": "modified desc"}
+        body, results, _ = fetch_page(http, endpoint, params, GatherStats(), list_key="results", api="Explore API")
+        total = announced_total(body.get("total_count"))
+        if total is None:
+            return None
+        latest = results[0] if results and isinstance(results[0], dict) else {}
+        metas = latest.get("metas")
+        default = metas.get("default") if isinstance(metas, dict) else None
+        default = default if isinstance(default, dict) else {}
+        stamps = {k: default.get(k) for k in ("modified", "data_processed", "metadata_processed")}
+        return Probe(fingerprint(total, _result_id(latest), stamps), tracks_changes=True)
 
     @staticmethod
     def map_record(raw: RawRecord, source: SourceContext) -> CatalogRecord:

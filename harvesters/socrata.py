@@ -22,7 +22,7 @@ from sodapy import Socrata
 from catalog.record import CatalogRecord
 from harvesters import convert as c
 from harvesters._paging import PageGuard, announced_total, fetch_page
-from harvesters.base import GatherStats, Harvester, RawRecord, SourceContext
+from harvesters.base import GatherStats, Harvester, Probe, RawRecord, SourceContext, fingerprint
 from harvesters.http import FetchError, HttpClient
 from harvesters.registry import register
 
@@ -242,6 +242,12 @@ def _result_id(result: Any) -> str | None:
     return ident.strip() if isinstance(ident, str) and ident.strip() else None
 
 
+def _catalog(source: SourceContext) -> tuple[str, dict[str, Any]]:
+    """The Discovery API endpoint of a source and the parameters that scope it to its domain."""
+    host = urlsplit(source.url).netloc
+    return f"{source.url.rstrip('/')}/api/catalog/v1", {"domains": host, "search_context": host, "only": "dataset"}
+
+
 @register
 class SocrataHarvester(Harvester):
     """Socrata portals: Discovery API listing, views metadata for the datasets we keep."""
@@ -265,19 +271,11 @@ class SocrataHarvester(Harvester):
         Duplicate ids are yielded once. Entries without an id are skipped and noted in
         ``stats.errors``.
         """
-        host = urlsplit(source.url).netloc
-        endpoint = f"{source.url.rstrip('/')}/api/catalog/v1"
+        endpoint, scope = _catalog(source)
         guard = PageGuard()
         offset = 0
         while True:
-            params = {
-                "domains": host,
-                "search_context": host,
-                "only": "dataset",
-                "limit": PAGE_SIZE,
-                "offset": offset,
-                "order": "dataset_id",
-            }
+            params = {**scope, "limit": PAGE_SIZE, "offset": offset, "order": "dataset_id"}
             body, results, page_url = fetch_page(http, endpoint, params, stats, list_key="results", api="Discovery API")
             total = announced_total(body.get("resultSetSize"))
             stats.total = total
@@ -296,6 +294,21 @@ class SocrataHarvester(Harvester):
             if total is not None and offset >= total:
                 break
         stats.complete = True
+
+    def probe(self, source: SourceContext, http: HttpClient) -> Probe | None:
+        """The catalog's size and its most recently updated dataset (``order=updatedAt DESC``,
+        one result): an added or removed dataset moves the size, an updated one the latest."""
+        endpoint, scope = _catalog(source)
+        params = {**scope, "limit": 1, "offset": 0, "order": "updatedAt DESC"}
+        body, results, _ = fetch_page(http, endpoint, params, GatherStats(), list_key="results", api="Discovery API")
+        total = announced_total(body.get("resultSetSize"))
+        if total is None:
+            return None
+        latest = results[0] if results and isinstance(results[0], dict) else {}
+        resource = latest.get("resource")
+        resource = resource if isinstance(resource, dict) else {}
+        stamps = {k: v for k, v in resource.items() if k.lower().endswith("at")}  # updatedAt, data_updated_at...
+        return Probe(fingerprint(total, _result_id(latest), stamps), tracks_changes=True)
 
     def enrich(self, raw: RawRecord, source: SourceContext, http: HttpClient) -> RawRecord:
         """Add the dataset's views document (``/api/views/<id>.json``: columns, row statistics,

@@ -91,7 +91,7 @@ def _start_demo_simulator(settings: Any, stack: ExitStack, seed: Any) -> Any:
     return sim
 
 
-def _run_factory(rt: Any, sim: Any, progress: Any = None) -> Any:
+def _run_factory(rt: Any, sim: Any, progress: Any = None, full: bool = False) -> Any:
     """Builds harvest runs over the runtime's store and index (a fresh HTTP client each)."""
     from dataclasses import replace
 
@@ -113,6 +113,7 @@ def _run_factory(rt: Any, sim: Any, progress: Any = None) -> Any:
             withdraw_after=rt.settings.withdraw_after,
             workers=rt.settings.harvest_workers,
             progress=progress,
+            probes=rt.settings.probes(full=full),
         )
 
     return make_run
@@ -154,6 +155,8 @@ def _run_harvest(rt: Any, args: argparse.Namespace, sim: Any) -> Any:
                 f"{r.records_new} new, {r.records_changed} changed, {r.records_unchanged} unchanged, "
                 f"{r.records_withdrawn} withdrawn, {r.records_skipped} not police ({r.duration_s:.1f}s)"
             )
+            if r.unchanged_by_probe:
+                line += " — unchanged since the last whole read (probe)"
             if r.error:
                 line += f" — {_printable(r.error)}"
             _err(line)
@@ -161,7 +164,8 @@ def _run_harvest(rt: Any, args: argparse.Namespace, sim: Any) -> Any:
             _err(f"      … {r.source_id}: {r.records_seen} datasets read")
 
     _err(f"harvesting {len(plans)} sources with {rt.settings.harvest_workers} workers")
-    return _run_factory(rt, sim, progress)().run(plans, trigger="demo" if sim is not None else "cli")
+    make_run = _run_factory(rt, sim, progress, full=bool(getattr(args, "full", False)))
+    return make_run().run(plans, trigger="demo" if sim is not None else "cli")
 
 
 def _summary_line(s: Any) -> str:
@@ -549,6 +553,11 @@ def build_parser() -> argparse.ArgumentParser:
             help="only sources of this jurisdiction (repeatable)",
         )
         p.add_argument("--quiet", action="store_true", help="only one line per source")
+        p.add_argument(
+            "--full",
+            action="store_true",
+            help="read every catalog whole, even where its probe says nothing changed since the last read",
+        )
 
     p = sub.add_parser("up", help="harvest everything in the seed, index it, then serve the API")
     harvest_opts(p)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import difflib
 import os
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from harvesters.base import ProbePolicy
 from harvesters.http import DEFAULT_USER_AGENT, HttpSettings
 
 ENV_PREFIX = "PDI_"
@@ -56,6 +58,21 @@ class Settings(BaseSettings):
         2, ge=1, le=100, description="complete harvests a dataset must be missing from before it is withdrawn"
     )
     harvest_workers: int = Field(8, ge=1, le=64, description="sources harvested at the same time")
+    harvest_probes: bool = Field(
+        True,
+        description="settle a source whose catalog probe (size and latest change, or structure) is "
+        "unchanged since its last whole read, without reading it again",
+    )
+    harvest_full_read_days: float = Field(
+        7.0, gt=0, le=365, description="read a catalog whole at least this often, however steady its probe"
+    )
+    harvest_structure_trust_hours: float = Field(
+        20.0,
+        ge=0,
+        le=24 * 365,
+        description="how long a structural probe (ArcGIS Server directory, web page) is trusted; "
+        "shorter than a day, so daily runs read those sources whole",
+    )
     http_timeout_s: float = Field(30.0, gt=0, le=600, description="timeout of every portal request")
     http_max_retries: int = Field(3, ge=0, le=10, description="retries on timeouts, 429 and 5xx")
     http_max_body_mb: float = Field(64.0, gt=0, le=4096, description="largest portal response accepted")
@@ -81,6 +98,14 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.data_dir / "index.sqlite"
+
+    def probes(self, *, full: bool = False) -> ProbePolicy:
+        """When a harvest may settle a source from its probe (never with ``full``)."""
+        return ProbePolicy(
+            enabled=self.harvest_probes and not full,
+            full_read_every=timedelta(days=self.harvest_full_read_days),
+            structure_trusted_for=timedelta(hours=self.harvest_structure_trust_hours),
+        )
 
     def http(self) -> HttpSettings:
         return HttpSettings(

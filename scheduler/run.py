@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from catalog.classify import classify_record
@@ -20,12 +21,13 @@ from catalog.ids import record_id
 from catalog.record import CatalogRecord
 from catalog_seed.loader import SourcePlan
 from harvesters import registry
-from harvesters.base import GatherError, GatherStats, Harvester, RawRecord, SourceContext
-from harvesters.http import FetchError, HttpClient
+from harvesters.base import GatherError, GatherStats, Harvester, Probe, ProbePolicy, RawRecord, SourceContext
+from harvesters.fanout import ordered_map
+from harvesters.http import RETRY_STATUSES, FetchError, HttpClient
 from index.base import IndexUnavailable, SearchIndex
 from index.documents import JurisdictionInfo, to_document
 from index.sync import sync_index
-from store.store import ChangeKind, RunStatus, Stage, Store
+from store.store import ChangeKind, RunStatus, Stage, Store, utcnow
 
 INDEX_BATCH = 200
 
@@ -47,6 +49,7 @@ class SourceResult:
     records_skipped: int = 0
     error: str | None = None
     duration_s: float = 0.0
+    unchanged_by_probe: bool = False  # settled from a steady probe, without reading the catalog
 
 
 @dataclass
@@ -85,6 +88,17 @@ class HarvestSummary:
 ProgressFn = Callable[[str, SourceResult], None]
 
 
+@dataclass
+class _Outcome:
+    """What preparing one raw record found; ``action`` is store, unchanged, skipped or failed."""
+
+    raw: RawRecord
+    action: str
+    seen_id: str | None = None
+    record: CatalogRecord | None = None
+    errors: list[tuple[Stage, str]] = field(default_factory=list)
+
+
 class HarvestRun:
     def __init__(
         self,
@@ -96,6 +110,7 @@ class HarvestRun:
         withdraw_after: int = 2,
         workers: int = 8,
         progress: ProgressFn | None = None,
+        probes: ProbePolicy | None = None,
     ) -> None:
         self.store = store
         self.index = index
@@ -104,6 +119,7 @@ class HarvestRun:
         self.withdraw_after = withdraw_after
         self.workers = workers
         self.progress = progress
+        self.probes = probes or ProbePolicy()
         self._write_lock = threading.Lock()
         self._index_errors = 0
         self._errors = 0
@@ -248,27 +264,36 @@ class HarvestRun:
         )
         stats = GatherStats()
         seen: set[str] = set()
-        pending: list[CatalogRecord] = []
         try:
-            for raw in harvester.gather(ctx, self.http, stats):
-                result.records_seen += 1
-                self._take(run_id, plan, harvester, ctx, raw, result, seen, pending)
-                if len(pending) >= INDEX_BATCH:
-                    self._index(run_id, plan, pending)
-                    pending = []
-                if result.records_seen % 100 == 0:
-                    result.pages = stats.pages
-                    self._notify("progress", result)
-            result.complete = stats.complete
+            probe = self._probe(run_id, plan, harvester, ctx)
         except (GatherError, FetchError) as exc:
-            url = getattr(exc, "url", None)
-            result.error = str(exc)
-            self._error(run_id, plan, Stage.GATHER, str(exc), None, url)
-        except Exception as exc:  # noqa: BLE001 - a harvester bug must fail its source, not the run
-            result.error = f"{type(exc).__name__}: {exc}"
-            self._error(run_id, plan, Stage.GATHER, result.error, None, plan.url)
-        finally:
-            self._index(run_id, plan, pending)
+            probe, result.error = None, str(exc)
+            self._error(run_id, plan, Stage.GATHER, str(exc), None, getattr(exc, "url", None))
+        kept = self.store.source_probe(plan.source_id) if probe is not None else None
+        if result.error is not None:
+            pass  # the portal did not answer the probe: failed, nothing settled or withdrawn
+        elif probe is not None and kept is not None and self.probes.steady(probe, kept, utcnow()):
+            # Nothing came, went or (for a change-tracking probe) changed since the last whole read:
+            # what that read saw is still there, and the source is settled as a complete harvest.
+            seen = self.store.settled_ids(plan.source_id)
+            result.records_unchanged = len(seen)
+            result.complete = result.unchanged_by_probe = True
+            with self._write_lock:
+                self.store.save_probe(
+                    plan.source_id,
+                    probe.fingerprint,
+                    probe.tracks_changes,
+                    full_read_at=kept["full_read_at"],
+                    probed_at=utcnow(),
+                )
+        else:
+            read_at = utcnow()
+            self._gather(run_id, plan, harvester, ctx, stats, result, seen)
+            if probe is not None and result.complete and result.error is None:
+                with self._write_lock:
+                    self.store.save_probe(
+                        plan.source_id, probe.fingerprint, probe.tracks_changes, full_read_at=read_at, probed_at=read_at
+                    )
         result.pages = stats.pages
         if result.complete and result.error is None:
             with self._write_lock:
@@ -303,51 +328,120 @@ class HarvestRun:
         self._notify("done", result)
         return result
 
-    def _take(
+    def _gather(
         self,
         run_id: int,
         plan: SourcePlan,
         harvester: Harvester,
         ctx: SourceContext,
-        raw: RawRecord,
+        stats: GatherStats,
         result: SourceResult,
         seen: set[str],
-        pending: list[CatalogRecord],
     ) -> None:
+        """Read the whole catalog: records prepared (and enriched) as many at a time as the host
+        allows, committed in order; ``result.complete`` only when the gather finished."""
+        pending: list[CatalogRecord] = []
+        try:
+            prepare = partial(self._prepare, harvester, ctx)
+            gathered = harvester.gather(ctx, self.http, stats)
+            for outcome in ordered_map(prepare, gathered, self.http.settings.per_host_concurrency):
+                result.records_seen += 1
+                self._commit(run_id, plan, outcome, result, seen, pending)
+                if len(pending) >= INDEX_BATCH:
+                    self._index(run_id, plan, pending)
+                    pending = []
+                if result.records_seen % 100 == 0:
+                    result.pages = stats.pages
+                    self._notify("progress", result)
+            result.complete = stats.complete
+        except (GatherError, FetchError) as exc:
+            url = getattr(exc, "url", None)
+            result.error = str(exc)
+            self._error(run_id, plan, Stage.GATHER, str(exc), None, url)
+        except Exception as exc:  # noqa: BLE001 - a harvester bug must fail its source, not the run
+            result.error = f"{type(exc).__name__}: {exc}"
+            self._error(run_id, plan, Stage.GATHER, result.error, None, plan.url)
+        finally:
+            self._index(run_id, plan, pending)
+
+    def _probe(self, run_id: int, plan: SourcePlan, harvester: Harvester, ctx: SourceContext) -> Probe | None:
+        """The source's probe, or None: probes off, none for the platform, or it failed on the
+        portal's side of the API (a 4xx, a body of another shape), where the gather may still
+        succeed and otherwise reports the problem. A probe whose host did not answer after every
+        retry (a timeout, a 5xx, a 429) raises: the source fails now rather than retry again."""
+        if not self.probes.enabled:
+            return None
+        try:
+            return harvester.probe(ctx, self.http)
+        except (GatherError, FetchError) as exc:
+            fetch = exc if isinstance(exc, FetchError) else exc.__cause__
+            if isinstance(fetch, FetchError) and (fetch.status is None or fetch.status in RETRY_STATUSES):
+                raise  # the host is down or refusing after every retry: the gather would only try again
+            return None
+        except Exception as exc:  # noqa: BLE001 - a probe bug must not stop the gather
+            self._error(run_id, plan, Stage.GATHER, f"probe failed: {type(exc).__name__}: {exc}", None, plan.url)
+            return None
+
+    def _prepare(self, harvester: Harvester, ctx: SourceContext, raw: RawRecord) -> _Outcome:
+        """Map, classify and (unless the stored copy can be reused) enrich one raw record.
+
+        Runs in the source's fan-out threads, so enrichment requests overlap with the gather's own
+        paging; it writes nothing: what it found is committed in order by :meth:`_commit`.
+        """
         rid = record_id(ctx.source_id, raw.remote_id)
         try:
             record = classify_record(harvester.map_record(raw, ctx))
         except Exception as exc:  # noqa: BLE001 - one bad record never aborts a run
             # It was seen at the source, so it must not be withdrawn for failing to map.
-            seen.add(rid)
-            result.records_failed += 1
-            self._error(run_id, plan, Stage.MAP, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url)
-            return
+            return _Outcome(raw, "failed", seen_id=rid, errors=[(Stage.MAP, f"{type(exc).__name__}: {exc}")])
         if not record.pdi.police_related:
-            result.records_skipped += 1
-            return
-        seen.add(record.id)
+            return _Outcome(raw, "skipped")
+        errors: list[tuple[Stage, str]] = []
         stored_raw = self.store.raw(record.id)
         reused = harvester.reuse(raw, stored_raw["content"], stored_raw["source_url"]) if stored_raw else None
         try:
             enriched = reused if reused is not None else harvester.enrich(raw, ctx, self.http)
         except Exception as exc:  # noqa: BLE001
-            self._error(run_id, plan, Stage.ENRICH, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url)
+            errors.append((Stage.ENRICH, f"{type(exc).__name__}: {exc}"))
             if self.store.get(record.id) is not None:
                 # Keep the richer stored version rather than flapping to a record without columns.
-                result.records_unchanged += 1
-                return
+                return _Outcome(raw, "unchanged", seen_id=record.id, errors=errors)
             enriched = raw
         if enriched is not raw:
             try:
                 record = classify_record(harvester.map_record(enriched, ctx))
                 raw = enriched
             except Exception as exc:  # noqa: BLE001
-                self._error(run_id, plan, Stage.MAP, f"{type(exc).__name__}: {exc}", raw.remote_id, raw.source_url)
+                errors.append((Stage.MAP, f"{type(exc).__name__}: {exc}"))
             if not record.pdi.police_related:
-                seen.discard(record.id)
-                result.records_skipped += 1
-                return
+                return _Outcome(raw, "skipped", errors=errors)
+        return _Outcome(raw, "store", seen_id=record.id, record=record, errors=errors)
+
+    def _commit(
+        self,
+        run_id: int,
+        plan: SourcePlan,
+        outcome: _Outcome,
+        result: SourceResult,
+        seen: set[str],
+        pending: list[CatalogRecord],
+    ) -> None:
+        """Record what :meth:`_prepare` found: errors, the seen id, counts and the store write."""
+        raw = outcome.raw
+        for stage, message in outcome.errors:
+            self._error(run_id, plan, stage, message, raw.remote_id, raw.source_url)
+        if outcome.seen_id is not None:
+            seen.add(outcome.seen_id)
+        if outcome.action == "failed":
+            result.records_failed += 1
+            return
+        if outcome.action == "skipped":
+            result.records_skipped += 1
+            return
+        if outcome.action == "unchanged" or outcome.record is None:
+            result.records_unchanged += 1
+            return
+        record = outcome.record
         try:
             with self._write_lock:
                 kind = self.store.upsert_record(

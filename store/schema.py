@@ -189,6 +189,17 @@ host_stats = Table(
 )
 
 
+# What a source's probe (harvesters.base.Probe) said before its last complete harvest.
+source_probes = Table(
+    "source_probes",
+    metadata,
+    Column("source_id", String(400), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("tracks_changes", Boolean, nullable=False),
+    Column("full_read_at", UtcDateTime, nullable=False),  # when the catalog was last read whole
+    Column("probed_at", UtcDateTime, nullable=False),  # when the fingerprint was last confirmed
+)
+
 http_cache = Table(
     "http_cache",
     metadata,

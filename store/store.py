@@ -426,6 +426,41 @@ class Store:
                     conn.execute(update(t.records).where(t.records.c.id == r.id).values(missed_harvests=missed))
         return withdrawn
 
+    def settled_ids(self, source_id: str) -> set[str]:
+        """Ids of the source's active records that its last complete harvest saw (none missed):
+        what an unchanged catalog would show again."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(t.records.c.id).where(
+                    t.records.c.source_id == source_id,
+                    t.records.c.status == RecordStatus.ACTIVE.value,
+                    t.records.c.missed_harvests == 0,
+                )
+            ).all()
+        return {r.id for r in rows}
+
+    def source_probe(self, source_id: str) -> dict[str, Any] | None:
+        """The probe kept for ``source_id`` (fingerprint, tracks_changes, full_read_at, probed_at)."""
+        with self._read() as conn:
+            row = conn.execute(select(t.source_probes).where(t.source_probes.c.source_id == source_id)).first()
+        return dict(row._mapping) if row is not None else None
+
+    def save_probe(
+        self, source_id: str, fingerprint: str, tracks_changes: bool, *, full_read_at: datetime, probed_at: datetime
+    ) -> None:
+        """Keep the probe taken before a complete harvest (or confirmed by an unchanged one)."""
+        with self._write() as conn:
+            conn.execute(t.source_probes.delete().where(t.source_probes.c.source_id == source_id))
+            conn.execute(
+                insert(t.source_probes).values(
+                    source_id=source_id,
+                    fingerprint=fingerprint,
+                    tracks_changes=tracks_changes,
+                    full_read_at=full_read_at,
+                    probed_at=probed_at,
+                )
+            )
+
     def get(self, record_id: str) -> StoredRecord | None:
         with self._read() as conn:
             row = conn.execute(select(t.records).where(t.records.c.id == record_id)).first()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from catalog.dcat import dataset_errors
@@ -10,7 +12,7 @@ from catalog.vocabulary import RecordStatus
 from harvesters.http import HttpClient, HttpSettings
 from index.base import SearchQuery
 from pdi.runtime import jurisdiction_lookup
-from scheduler.run import HarvestRun
+from scheduler.run import HarvestRun, ProbePolicy
 from simulator.server import PortalSimulator
 from store.store import RunStatus
 
@@ -23,10 +25,20 @@ class Harness:
         self.seed, self.store, self.index, self.sim = seed, store, index, sim
         self.sleeps: list[float] = []
 
-    def harvest(self, only=SUBSET, withdraw_after=2, **http):
+    def harvest(self, only=SUBSET, withdraw_after=2, full=False, probes=None, **http):
+        """One run; ``full`` reads every catalog whole (``pdi harvest --full``), as the fault
+        tests need: a steady probe would settle a source without reading the faulty pages."""
         settings = HttpSettings(**{"timeout_s": 5.0, "max_retries": 2, "backoff_base_s": 0.01, **http})
-        client = HttpClient(settings, route=self.sim.route, sleep=self.sleeps.append)
-        run = HarvestRun(self.store, self.index, jurisdiction_lookup(self.seed), client, withdraw_after=withdraw_after)
+        self.client = HttpClient(settings, route=self.sim.route, sleep=self.sleeps.append)
+        policy = probes or ProbePolicy(enabled=not full)
+        run = HarvestRun(
+            self.store,
+            self.index,
+            jurisdiction_lookup(self.seed),
+            self.client,
+            withdraw_after=withdraw_after,
+            probes=policy,
+        )
         return run.run(self.seed.sources(only=only), trigger="test")
 
     def active_ids(self):
@@ -124,13 +136,21 @@ def test_new_dataset_appears_and_removed_one_is_withdrawn_after_two_complete_har
     }
 
 
-@pytest.mark.parametrize("fault", ["500", "malformed", "truncated", "paging_loop", "schema_drift", "timeout"])
-def test_a_failing_source_keeps_every_record_and_records_the_error(h, fault):
+FAULTS = ["500", "malformed", "truncated", "paging_loop", "schema_drift", "timeout"]
+
+
+# Read whole (--full) every fault reaches the gather. With probes on, a fault on every catalog
+# request fails the probe first, and the run then gathers and meets it too; a paging loop starts
+# only on the second page, which a steady probe spares the run from reading (see the probe tests).
+@pytest.mark.parametrize(
+    ("fault", "full"), [(f, True) for f in FAULTS] + [(f, False) for f in FAULTS if f != "paging_loop"]
+)
+def test_a_failing_source_keeps_every_record_and_records_the_error(h, fault, full):
     h.harvest()
     before = h.active_ids()
     h.sim.inject(SEATTLE, fault, path_contains="/api/catalog/v1")
     for _ in range(3):  # more failed harvests than withdraw_after: still nothing withdrawn
-        result = h.harvest(timeout_s=1.0, max_retries=1)
+        result = h.harvest(timeout_s=1.0, max_retries=1, full=full)
         assert result.status is RunStatus.PARTIAL
         assert result.sources_failed == 1 and result.records_withdrawn == 0
     assert h.active_ids() == before
@@ -230,7 +250,9 @@ def test_conditional_requests_revalidate_unchanged_pages(h):
 
     def run():
         client = HttpClient(HttpSettings(timeout_s=5.0), route=h.sim.route, cache=cache)
-        summary = HarvestRun(h.store, h.index, jurisdiction_lookup(h.seed), client).run(h.seed.sources(only=SUBSET))
+        full = ProbePolicy(enabled=False)  # every page read, so every page revalidated
+        run = HarvestRun(h.store, h.index, jurisdiction_lookup(h.seed), client, probes=full)
+        summary = run.run(h.seed.sources(only=SUBSET))
         return summary, client.stats
 
     first, stats1 = run()
@@ -243,3 +265,65 @@ def test_conditional_requests_revalidate_unchanged_pages(h):
     h.sim.update_dataset(SEATTLE, remote, description="Revised once more, by the police department.")
     third, _ = run()
     assert third.records_changed == 1  # a changed page is sent whole again
+
+
+# ---- probes: an unchanged catalog is settled from one cheap request -------------------------------
+
+
+def test_a_steady_probe_settles_every_source_from_a_request_or_two(h):
+    first = h.harvest()
+    history = {i: len(h.store.history(i)) for i in h.active_ids()}
+    h.sim.clear_request_log()
+    second = h.harvest()
+    assert second.status is RunStatus.SUCCEEDED
+    assert all(s.unchanged_by_probe for s in second.sources), [s.source_id for s in second.sources]
+    assert second.records_unchanged == first.records_new and second.records_new == second.records_changed == 0
+    assert h.sim.request_count() == len(second.sources)  # one probe each, nothing else read
+    assert {i: len(h.store.history(i)) for i in h.active_ids()} == history  # no writes for unchanged records
+    kept = h.store.source_probe(f"socrata:{SEATTLE}")
+    assert kept is not None and kept["tracks_changes"] and kept["probed_at"] > kept["full_read_at"]
+
+
+def test_a_changed_or_removed_dataset_moves_the_probe_and_its_source_is_read(h):
+    h.harvest()
+    changed, removed = h.police_remote_ids(SEATTLE)[:2]
+    h.sim.update_dataset(SEATTLE, changed, description="Revised by the police department.")
+    third = h.harvest()
+    seattle = next(s for s in third.sources if s.source_id == f"socrata:{SEATTLE}")
+    assert not seattle.unchanged_by_probe and seattle.records_changed == 1
+    assert all(s.unchanged_by_probe for s in third.sources if s is not seattle)
+    h.sim.remove_dataset(SEATTLE, removed)
+    gone = record_id(f"socrata:{SEATTLE}", removed)
+    after = [h.harvest(), h.harvest()]  # the count moved: read whole, then steady again
+    assert [s.unchanged_by_probe for r in after for s in r.sources if s.source_id == f"socrata:{SEATTLE}"] == [
+        False,
+        True,
+    ]
+    # missed by two complete harvests (one read whole, one settled from its probe): withdrawn
+    assert after[1].records_withdrawn == 1
+    stored = h.store.get(gone)
+    assert stored is not None and stored.record.pdi.status is RecordStatus.WITHDRAWN
+
+
+def test_structural_probes_are_trusted_only_for_their_window(seed, store, embedded_index):
+    with PortalSimulator(seed, seed_number=7, datasets_per_portal=(20, 30)) as sim:
+        h = Harness(seed, store, embedded_index, sim)
+        only = ["detroit-mi", "bedford-va"]  # ArcGIS Server directory, department web page
+        first = h.harvest(only=only)
+        assert first.status is RunStatus.SUCCEEDED and first.records_new > 0
+        platforms = {s.platform for s in first.sources}
+        assert {"arcgis_server", "html"} <= platforms
+        again = h.harvest(only=only)
+        assert all(s.unchanged_by_probe for s in again.sources)
+        expired = h.harvest(only=only, probes=ProbePolicy(structure_trusted_for=timedelta(0)))
+        structural = [s for s in expired.sources if s.platform in ("arcgis_server", "html")]
+        assert structural and not any(s.unchanged_by_probe for s in structural)
+        assert all(s.unchanged_by_probe for s in expired.sources if s not in structural)  # change-tracking
+        assert expired.records_unchanged == first.records_new and expired.status is RunStatus.SUCCEEDED
+
+
+def test_full_harvest_reads_every_catalog_whole(h):
+    h.harvest()
+    again = h.harvest(full=True)
+    assert not any(s.unchanged_by_probe for s in again.sources)
+    assert again.pages >= len(again.sources) and again.records_unchanged > 0
