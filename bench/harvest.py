@@ -2,16 +2,17 @@
 
     python bench/harvest.py [--quick] [--latency-ms 50] [--workers 8] [--min-delay-s 0]
 
-The portal simulator (in this process, as ``pdi harvest --demo`` runs it) delays every response by
-``--latency-ms`` (default 50; 10 with ``--quick``). The HTTP settings are fixed here, not read from
-the environment (per-host concurrency 2, no minimum delay unless ``--min-delay-s``, one retry), and
-printed as ``setting.*`` lines. Three runs, each with its own HTTP client revalidating from its own
-store's cache (as ``pdi harvest`` does), in its own temporary data folder (SQLite store + embedded
-index), removed at the end. Request counts are the simulator's (its request log, per portal host):
-they include the requests of crawled web pages (``html`` sources), which do not go through our HTTP
-client; ``*_client_requests`` are the HTTP client's alone. ``hosts`` counts portal hosts;
-``requests_for_no_portal`` are requests that named none (a crawl's ``/robots.txt`` of the simulator
-itself), counted in ``requests`` but in no host's share.
+The portal simulator runs in a process of its own (real portals are elsewhere: its work is not the
+harvest's) and delays every response by ``--latency-ms`` (default 50; 10 with ``--quick``). The HTTP
+settings are fixed here, not read from the environment (per-host concurrency 2, no minimum delay
+unless ``--min-delay-s``, one retry), and printed as ``setting.*`` lines. Three runs, each with its
+own HTTP client revalidating from its own store's cache (as ``pdi harvest`` does), in its own
+temporary data folder (SQLite store + embedded index), removed at the end. Request counts are the
+simulator's (its request log, per portal host): they include the requests of crawled web pages
+(``html`` sources), which do not go through our HTTP client; ``*_client_requests`` are the HTTP
+client's alone. ``hosts`` counts portal hosts; ``requests_for_no_portal`` are requests that named
+none (a crawl's ``/robots.txt`` of the simulator itself), counted in ``requests`` but in no host's
+share.
 
 - ``full_wall_s``: a first harvest of every source with our ``HarvestRun`` (``--workers``, default
   the settings default of 8) into a fresh store and index. ``sources``, ``requests``, ``hosts``
@@ -19,9 +20,10 @@ itself), counted in ``requests`` but in no host's share.
   concurrency), from that run's per-host request counts: no polite harvest can be faster;
   ``wall_over_politeness_bound`` = full_wall_s / politeness_bound_s (1.0 = as fast as politeness
   allows). ``serial_source_bound_s`` = max over hosts of (requests x latency): the bound when every
-  source reads its catalog one request at a time, as our harvesters do; ``latency_bound_s`` = the
+  source read its catalog one request at a time (ours use the per-host limit); ``latency_bound_s`` = the
   larger of that and (all requests x latency / workers).
-- ``noop_wall_s``: a second harvest into the first store with nothing changed in the simulator;
+- ``noop_wall_s``: a second harvest into the first store with nothing changed in the simulator
+  (probes on, as ``pdi harvest`` runs: a source whose probe is steady is settled unread);
   ``noop_over_full`` = noop_wall_s / full_wall_s, ``noop_requests`` its requests,
   ``noop_not_modified`` those answered 304 and served from the cache.
 - ``sequential_wall_s``: the same sources one after another in one thread (a ``HarvestRun`` with
@@ -49,6 +51,9 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
 
 from catalog_seed import load_seed
 from catalog_seed.loader import SourcePlan
@@ -58,7 +63,7 @@ from index.sqlite_fts import SqliteFtsIndex
 from pdi.runtime import jurisdiction_lookup
 from pdi.settings import Settings
 from scheduler.run import HarvestRun, HarvestSummary
-from simulator.server import PortalSimulator
+from simulator.server import PortalSimulator, route_url
 from store import Store
 from store.store import StoreHttpCache
 
@@ -82,6 +87,55 @@ QUICK_DATASETS = (20, 30)
 SIM_DEFAULT_DATASETS = (150, 350)  # PortalSimulator's default datasets_per_portal
 
 
+def _serve_simulator(conn: Connection, seed_number: int, sizes: tuple[int, int], latency_ms: float) -> None:
+    """The simulator's own process: serve every seeded portal, answer the bench's questions."""
+    with PortalSimulator(load_seed(), seed_number=seed_number, datasets_per_portal=sizes, latency_ms=latency_ms) as sim:
+        portal_hosts = set(sim.hosts())
+        for host in portal_hosts:  # generate every catalog now, outside the timed runs
+            sim.datasets(host)
+        conn.send(sim.base_url)
+        while True:
+            command = conn.recv()
+            if command == "clear":
+                sim.clear_request_log()
+                conn.send(None)
+            elif command == "counts":
+                logged = sim.request_log
+                conn.send((Counter(r.host for r in logged if r.host in portal_hosts), len(logged)))
+            else:
+                conn.send(None)
+                return
+
+
+class RemoteSimulator:
+    """The portal simulator in a process of its own, as real portals are elsewhere: its work
+    (generating and serving responses) is not counted in the harvest's CPU or GIL."""
+
+    def __init__(self, seed_number: int, sizes: tuple[int, int], latency_ms: float) -> None:
+        self._conn, child = get_context("spawn").Pipe()
+        self._process = get_context("spawn").Process(
+            target=_serve_simulator, args=(child, seed_number, sizes, latency_ms), daemon=True
+        )
+        self._process.start()
+        self.base_url: str = self._conn.recv()
+        self.route = partial(route_url, self.base_url)
+
+    def clear_request_log(self) -> None:
+        self._conn.send("clear")
+        self._conn.recv()
+
+    def counts(self) -> tuple[Counter[str], int]:
+        """Requests served since the log was cleared: by portal host, and in all."""
+        self._conn.send("counts")
+        counts: tuple[Counter[str], int] = self._conn.recv()
+        return counts
+
+    def close(self) -> None:
+        self._conn.send("stop")
+        self._conn.recv()
+        self._process.join(timeout=10)
+
+
 @dataclass
 class Timed:
     summary: HarvestSummary
@@ -94,7 +148,7 @@ class Timed:
 
 
 def harvest(
-    sim: PortalSimulator,
+    sim: RemoteSimulator,
     data_dir: Path,
     plans: list[SourcePlan],
     jurisdictions: dict[str, JurisdictionInfo],
@@ -116,9 +170,7 @@ def harvest(
     summary = run.run(plans, trigger="bench")
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu
-    portal_hosts = set(sim.hosts())
-    logged = sim.request_log
-    per_host = Counter(r.host for r in logged if r.host in portal_hosts)
+    per_host, logged = sim.counts()
     index.close()
     store.close()
     failed = [s for s in summary.sources if s.error]
@@ -136,7 +188,7 @@ def harvest(
         wall,
         cpu,
         per_host,
-        len(logged) - sum(per_host.values()),
+        logged - sum(per_host.values()),
         sum(http.stats.requests.values()),
         sum(http.stats.not_modified.values()),
     )
@@ -167,12 +219,9 @@ def main() -> None:
     print(f"setting.datasets_per_portal={sizes[0]}-{sizes[1]}")
     print(f"setting.quick={int(args.quick)}")
 
-    with (
-        PortalSimulator(seed, seed_number=args.seed_number, datasets_per_portal=sizes, latency_ms=latency_ms) as sim,
-        tempfile.TemporaryDirectory(prefix="pdi-bench-harvest-") as tmp,
-    ):
-        for host in sim.hosts():  # generate every catalog now, outside the timed runs
-            sim.datasets(host)
+    print("setting.simulator=own process")
+    sim = RemoteSimulator(args.seed_number, sizes, latency_ms)
+    with tempfile.TemporaryDirectory(prefix="pdi-bench-harvest-") as tmp:
         full_dir, seq_dir = Path(tmp) / "full", Path(tmp) / "sequential"
         full_dir.mkdir()
         seq_dir.mkdir()
@@ -180,6 +229,7 @@ def main() -> None:
         full = harvest(sim, full_dir, plans, jurisdictions, http_settings, workers, "full")
         noop = harvest(sim, full_dir, plans, jurisdictions, http_settings, workers, "noop")
         seq = harvest(sim, seq_dir, plans, jurisdictions, http_settings, 1, "sequential")
+    sim.close()
 
     latency_s = latency_ms / 1000
     requests_total = sum(full.per_host.values()) + full.stray
