@@ -5,7 +5,7 @@ arcgis_online_sharing_rest_search_*``): ``{"total", "start", "num", "nextStart",
 ``start`` 1-based, ``num`` capped at 100, ``nextStart`` -1 after the last page, only the first
 10 000 results pageable, and errors as ``{"error": {"code", "message", "details"}}`` with HTTP 200,
 as the Sharing API writes them. The query language is the part of Esri's search syntax a harvester
-uses: ``field:value`` terms (``orgid``, ``owner``, ``type``, ``id``, ``title``, ``tags``), free
+uses: ``field:value`` terms (``orgid`` or ``accountid``, ``owner``, ``type``, ``id``, ``title``, ``tags``), free
 words, quoted phrases, ``AND``/``OR``/``NOT`` and parentheses (adjacent terms are ANDed).
 """
 
@@ -55,7 +55,7 @@ def _term(text: str) -> Predicate:
         field, value = "", text
     value = value.strip('"').lower()
     field = field.lower()
-    if field == "orgid":
+    if field in ("orgid", "accountid"):
         return lambda i: str(i.get("orgId", "")).lower() == value
     if field == "owner":
         return lambda i: str(i.get("owner", "")).lower() == value
@@ -186,6 +186,7 @@ def portal_self(req: SimRequest, view: PortalView, match: re.Match[str]) -> Repl
             "urlKey": view.habits.hub_org.lower(),
             "isPortal": False,
             "portalName": "ArcGIS Online",
+            "portalMode": "multitenant",
             "portalHostname": view.spec.host,
             "customBaseUrl": "maps.arcgis.com",
             "currentVersion": "2025.2",
@@ -197,6 +198,12 @@ def portal_self(req: SimRequest, view: PortalView, match: re.Match[str]) -> Repl
         },
         document="arcgis_online.self",
     )
+
+
+@route(r"/sharing/rest/?")
+def rest_root(req: SimRequest, view: PortalView, match: re.Match[str]) -> Reply:
+    """``GET /sharing/rest`` — the API version."""
+    return Reply(payload={"currentVersion": "2025.2"}, document="arcgis_online.root")
 
 
 @route(r"/sharing/rest/info/?")
@@ -252,4 +259,4 @@ def drift(reply: Reply) -> Reply:
     return reply
 
 
-SHAPES = register(Shapes("arcgis_online", (search, portal_self, info, item, data, item_page), drift))
+SHAPES = register(Shapes("arcgis_online", (search, portal_self, rest_root, info, item, data, item_page), drift))
