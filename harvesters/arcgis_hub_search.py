@@ -90,8 +90,8 @@ _ITEM_ID = ("id", "properties.id")
 
 MAPPING = c.MappingTable(
     platform="arcgis_hub_search",
-    content="one Hub Search API `features[]` record, untouched: `{id, type, geometry, time, links, properties: "
-    "<the portal item, plus Hub's `source` and `license`>}`",
+    content="one Hub Search API `features[]` record, untouched: `{id, type, geometry, time, links, properties}`, "
+    "`properties` being the portal item plus Hub's `source` and `license`",
     rules=(
         c.rule("publisher.name", "properties.source", items.credits, "Hub's source, the feed's publisher"),
         *items.item_rules("properties."),
