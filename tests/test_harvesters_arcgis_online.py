@@ -221,6 +221,11 @@ def test_a_query_naming_its_own_types_or_owner_is_kept(sim: PortalSimulator) -> 
     assert mine and {r.content["owner"] for r in mine} == {owner}
 
 
+def test_another_organisations_search_lists_nothing_of_this_one(sim: PortalSimulator) -> None:
+    records, stats = _gather(sim, f"https://{AGOL_HOST}/sharing/rest/search?q=orgid:SomeOtherOrg0000")
+    assert records == [] and stats.complete and stats.total == 0 and stats.requests == 1
+
+
 def test_an_unrestricted_query_is_refused_before_any_request(sim: PortalSimulator) -> None:
     _, stats, error = _gather_until_error(sim, f"https://{AGOL_HOST}/sharing/rest/search?q=police")
     assert "names no orgid:" in str(error) and stats.requests == 0 and sim.request_count(AGOL_HOST) == 0
