@@ -16,6 +16,12 @@ $(BIN)/pdi: pyproject.toml
 
 setup: $(BIN)/pdi
 
+# The tests also cross-check the ArcGIS Online harvester with the arcgis package (an optional
+# extra, heavy: pandas, numpy, pyarrow, dask); `make demo` does not need it.
+$(VENV)/.arcgis-extra: pyproject.toml $(BIN)/pdi
+	$(BIN)/pip install --quiet -e '.[test,arcgis]'
+	@touch $@
+
 demo: setup
 	$(BIN)/pdi up --demo --port $(PORT)
 
@@ -26,7 +32,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup $(VENV)/.arcgis-extra
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -45,6 +45,7 @@ class PortalPlatform(StrEnum):
     CKAN = "ckan"
     ARCGIS_HUB = "arcgis_hub"
     ARCGIS_SERVER = "arcgis_server"
+    ARCGIS_ONLINE = "arcgis_online"  # an ArcGIS Online organisation or ArcGIS Enterprise portal
     OPENDATASOFT = "opendatasoft"
     DKAN = "dkan"
     JUNAR = "junar"

@@ -593,8 +593,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("map", help="map one recorded portal response to common records (JSON lines)")
-    p.add_argument("file", help="a recorded response: Socrata, CKAN or DCAT-US data.json")
-    p.add_argument("--platform", help="skip shape detection (socrata, ckan, dcat_us)")
+    p.add_argument("file", help="a recorded response of a platform `pdi platforms` lists (Socrata, CKAN, data.json …)")
+    p.add_argument("--platform", help="skip shape detection (a name `pdi platforms` lists, e.g. arcgis_online)")
     p.set_defaults(func=cmd_map)
 
     p = sub.add_parser("check", help="try a portal URL before adding it: platform, datasets, police share")

@@ -351,7 +351,13 @@ def _description(rng: random.Random, spec: PortalSpec, draft: _Draft, frequency:
     if frequency and rng.random() < 0.5:
         sentences.append(f"Updated {FREQUENCIES[frequency].label.lower()}.")
     sentences += rng.sample(_EXTRA_SENTENCES, rng.randint(0, 2))
-    html_share = {"dcat_us": 0.8, "opendatasoft": 0.85, "arcgis_server": 0.3}.get(spec.platform, 0.12)
+    html_share = {
+        "dcat_us": 0.8,
+        "opendatasoft": 0.85,
+        "arcgis_server": 0.3,
+        "arcgis_online": 0.8,
+        "arcgis_hub_search": 0.8,
+    }.get(spec.platform, 0.12)
     if rng.random() >= html_share:
         return " ".join(sentences)
     body = "".join(f"<p>{s}</p>" for s in sentences)

@@ -9,7 +9,16 @@ from urllib.parse import urlsplit
 from catalog_seed.loader import Seed
 
 #: harvester platforms the simulator can serve; a seed source of another platform is skipped
-SERVED_PLATFORMS = ("socrata", "ckan", "dcat_us", "arcgis_server", "opendatasoft", "html")
+SERVED_PLATFORMS = (
+    "socrata",
+    "ckan",
+    "dcat_us",
+    "arcgis_server",
+    "opendatasoft",
+    "html",
+    "arcgis_online",
+    "arcgis_hub_search",
+)
 
 STATE_NAMES = {
     "AL": "Alabama",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 JSON_TYPE = "application/json; charset=utf-8"
-PAGING_PARAMS = ("offset", "start", "page", "scroll_id", "resultOffset")
+PAGING_PARAMS = ("offset", "start", "startindex", "page", "scroll_id", "resultOffset")
 
 
 @dataclass(frozen=True)

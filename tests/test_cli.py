@@ -21,6 +21,7 @@ SAMPLE_DIRS = ("socrata", "ckan", "dcat", "opendatasoft")
 EXTRA_SAMPLES = (
     "arcgis/sce_drpep_arcgis_hub_dcat-us-1.1_feed_TRUNCATED-5-datasets.json",
     "arcgis/columbia_mo_arcgis_rest_layer_metadata_f-json.json",
+    "arcgis/arcgis_online_sharing_rest_search_response_TRUNCATED-4-of-46-results.json",
 )
 
 
@@ -67,6 +68,31 @@ def test_map_recognises_hub_feeds_and_honours_platform(tmp_path: Path):
         [*PDI, "map", str(hub), "--platform", "ckan"], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True
     )
     assert r.returncode == 2 and "ckan" in r.stderr
+
+
+def test_map_reads_an_arcgis_online_search_and_a_hub_search_page(tmp_path: Path):
+    search = reference_dir() / "portal-samples" / EXTRA_SAMPLES[2]
+    hub_page = next((REPO / "tests" / "fixtures" / "arcgis_hub_search").glob("*.json"))
+    for path, platform, count in ((search, "arcgis_online", 4), (hub_page, "arcgis_hub_search", 6)):
+        r = subprocess.run(
+            [*PDI, "map", str(path), "--platform", platform],
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 0, r.stderr
+        records = [json.loads(line) for line in r.stdout.splitlines()]
+        assert len(records) == count and {x["pdi"]["source"]["platform"] for x in records} == {platform}
+        assert f"as {platform}" in r.stderr
+    r = subprocess.run(
+        [*PDI, "map", str(search), "--platform", "arcgis_hub_search"],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and "arcgis_hub_search" in r.stderr
 
 
 @pytest.mark.parametrize(
@@ -267,6 +293,27 @@ def test_check_says_platform_size_and_police_share_and_stores_nothing(tmp_path: 
     assert result["datasets"] > result["police_related"] > 0
     assert all(e["categories"] for e in result["examples"])
     assert not (tmp_path / "data").exists()  # stores nothing
+
+
+@pytest.mark.parametrize(
+    ("url", "platform"),
+    [
+        ("https://www.arcgis.com/sharing/rest/search?q=orgid:1bO0c7PxQdsGidPK", "arcgis_online"),
+        ("https://data.baltimorecity.gov", "arcgis_hub_search"),
+    ],
+)
+def test_check_recognises_arcgis_online_and_hub_search_sources(tmp_path: Path, url: str, platform: str):
+    from tests.seeds import seed_with_arcgis
+
+    seed_with_arcgis(tmp_path / "seed")
+    env = _env(tmp_path, PDI_DEMO_PORT=str(_free_port()), PDI_SEED_DIR=str(tmp_path / "seed" / "jurisdictions"))
+    r = subprocess.run(
+        [*PDI, "check", url, "--demo", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.splitlines()[-1])
+    assert result["platform"] == platform and result["url"] == url
+    assert result["datasets"] > result["police_related"] > 0
 
 
 def test_check_reports_when_nothing_answers(tmp_path: Path):

@@ -1,10 +1,11 @@
 """Golden tests: every recorded portal response, mapped, equals its committed expected records.
 
 Each sample under ../shared/reference/portal-samples/{socrata,ckan,dcat,opendatasoft}/ (plus the
-ArcGIS Hub DCAT-US feed and the ArcGIS Server layer document) is detected, split and mapped with
-one fixed SourceContext; the records must equal tests/golden/<platform>/<sample>.jsonl and be valid
-non-federal DCAT-US. A new sample file is a new test. After an intended mapping change, regenerate
-with ``PDI_UPDATE_GOLDEN=1 pytest <this file>`` and review the diff.
+ArcGIS Hub DCAT-US feed, the ArcGIS Server layer document and the ArcGIS Online search response) is
+detected, split and mapped with one fixed SourceContext; the records must equal
+tests/golden/<platform>/<sample>.jsonl and be valid non-federal DCAT-US. A new sample file is a new
+test. After an intended mapping change, regenerate with ``PDI_UPDATE_GOLDEN=1 pytest <this file>``
+and review the diff.
 """
 
 from __future__ import annotations
@@ -37,14 +38,15 @@ REPO = Path(__file__).resolve().parents[1]
 EXTRA_SAMPLES = (
     "arcgis/sce_drpep_arcgis_hub_dcat-us-1.1_feed_TRUNCATED-5-datasets.json",
     "arcgis/columbia_mo_arcgis_rest_layer_metadata_f-json.json",
+    "arcgis/arcgis_online_sharing_rest_search_response_TRUNCATED-4-of-46-results.json",
 )
 SAMPLE_DIRS = ("socrata", "ckan", "dcat", "opendatasoft")
 UPDATE = os.environ.get("PDI_UPDATE_GOLDEN") == "1"
 FETCHED_AT = datetime(2024, 1, 1, tzinfo=UTC)
 PORTAL = "https://portal.example.gov"
-MY_PLATFORMS = ("arcgis_server", "ckan", "dcat_us", "opendatasoft", "socrata")
+MY_PLATFORMS = ("arcgis_hub_search", "arcgis_online", "arcgis_server", "ckan", "dcat_us", "opendatasoft", "socrata")
 #: platforms whose raw content nests the portal's document one level down
-NESTED = ("arcgis_server", "opendatasoft", "socrata")
+NESTED = ("arcgis_hub_search", "arcgis_server", "opendatasoft", "socrata")
 MISSING = "reference-samples-missing"
 
 
@@ -115,8 +117,10 @@ def test_sample_maps_to_its_golden_records(relative: str) -> None:
 def test_every_golden_file_has_its_sample() -> None:
     _require_samples()
     expected = {f"{detect_platform(_load(rel))}/{Path(rel).stem}.jsonl" for rel in _sample_ids() if rel != MISSING}
-    # platforms without a recorded portal sample keep theirs under tests/fixtures (tests/test_harvesters_html.py)
+    # platforms without a recorded portal sample keep theirs under tests/fixtures (tests/test_harvesters_html.py,
+    # tests/test_harvesters_arcgis_hub_search.py)
     expected |= {p.relative_to(FIXTURES).as_posix() for p in FIXTURES.glob("*/*.jsonl")}
+    expected |= {f"{p.parent.name}/{p.stem}.jsonl" for p in FIXTURES.glob("*/*.json")}
     present = {p.relative_to(GOLDEN).as_posix() for p in GOLDEN.glob("*/*.jsonl")}
     assert present == expected
 
