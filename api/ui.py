@@ -177,6 +177,7 @@ class SearchLinks:
     sort: str
     modified_after: str
     filters: dict[str, list[str]]
+    size: str = ""
 
     @classmethod
     def from_request(cls, request: Request, path: str) -> SearchLinks:
@@ -186,6 +187,7 @@ class SearchLinks:
             q=(params.get("q") or "").strip(),
             sort=params.get("sort") or "",
             modified_after=params.get("modified_after") or "",
+            size=params.get("size") or "",
             filters={name: _split(params.getlist(name)) for name in FILTERS if _split(params.getlist(name))},
         )
 
@@ -194,7 +196,7 @@ class SearchLinks:
         return [(name, v) for name, values in self.filters.items() for v in values]
 
     def url(self, filters: dict[str, list[str]] | None = None, **extra: str) -> str:
-        base = {"q": self.q, "sort": self.sort, "modified_after": self.modified_after}
+        base = {"q": self.q, "sort": self.sort, "modified_after": self.modified_after, "size": self.size}
         pairs = [(k, v) for k, v in {**base, **extra}.items() if v]
         pairs += [(n, v) for n, vs in (self.filters if filters is None else filters).items() for v in vs]
         return self.path + ("?" + urlencode(pairs) if pairs else "")
