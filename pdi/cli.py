@@ -213,7 +213,7 @@ def _serve(rt: Any, host: str, port: int, trigger: Any = None) -> None:
     except IndexUnavailable as exc:
         _err(f"warning: the search index is unavailable ({exc}); search answers 503 until it is back")
     app = create_app(rt.settings, rt.store, rt.index, rt.seed, trigger=trigger)
-    _err(f"serving the API at http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    _err(f"serving the web UI at http://{host}:{port}/ and the API at http://{host}:{port}/api (docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -550,7 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--quiet", action="store_true", help="only one line per source")
 
-    p = sub.add_parser("up", help="harvest everything in the seed, index it, then serve the API")
+    p = sub.add_parser("up", help="harvest everything in the seed, index it, then serve the API and web UI")
     harvest_opts(p)
     p.add_argument("--port", type=int, help="API port (default 8000)")
     p.add_argument("--host", help="API address (default 127.0.0.1)")
@@ -568,7 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="harvest once and exit")
     p.set_defaults(func=cmd_scheduler)
 
-    p = sub.add_parser("serve", help="serve the API over what the store and index hold")
+    p = sub.add_parser("serve", help="serve the API and web UI over what the store and index hold")
     p.add_argument("--port", type=int, help="API port (default 8000)")
     p.add_argument("--host", help="API address (default 127.0.0.1)")
     p.set_defaults(func=cmd_serve)
