@@ -7,6 +7,7 @@ what they need as dependencies, so tests build it on a temporary store once per 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import operations, routes, ui
+from api import coverage, operations, routes, ui
 from api.deps import AppState
 from catalog_seed import Seed
 from index.base import IndexUnavailable, InvalidCursor, SearchIndex
@@ -39,7 +40,9 @@ def create_app(
     index: SearchIndex,
     seed: Seed,
     trigger: Callable[[list[str] | None], dict[str, Any]] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
+    """``clock``: "now" for freshness statuses (default: the wall clock)."""
     app = FastAPI(
         title="PDI Catalog",
         version=VERSION,
@@ -48,11 +51,15 @@ def create_app(
             {"name": "search", "description": "Federated search across every jurisdiction"},
             {"name": "datasets", "description": "One dataset's full record and history"},
             {"name": "jurisdictions", "description": "Participating jurisdictions and their portals"},
+            {"name": "coverage", "description": "Commitment coverage and freshness, for a program office"},
             {"name": "harvests", "description": "Harvest runs, sources and the admin trigger"},
             {"name": "service", "description": "Health and metrics of the service"},
         ],
     )
-    app.state.pdi = AppState(settings=settings, store=store, index=index, seed=seed, trigger=trigger)
+    state = AppState(settings=settings, store=store, index=index, seed=seed, trigger=trigger)
+    if clock is not None:
+        state.clock = clock
+    app.state.pdi = state
 
     # Errors are JSON for API clients and a page for the web UI (api/ui.py) and for browsers.
     def _error(
@@ -82,6 +89,7 @@ def create_app(
         return _error(request, 503, {"error": f"the search index is unavailable: {exc}"}, headers={"Retry-After": "30"})
 
     app.include_router(routes.router)
+    app.include_router(coverage.router)
     app.include_router(operations.router)
     ui.install(app)
     return app

@@ -30,7 +30,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from api import operations, routes
-from api.deps import get_index, get_seed, get_store
+from api.deps import get_clock, get_index, get_seed, get_store
 from api.models import DatasetResponse, JurisdictionDetail, JurisdictionOut, SearchResponse
 from api.operations import HarvestsResponse
 from catalog.jsonld import http_url, script_json, to_schema_org
@@ -326,10 +326,13 @@ def jurisdiction_page(
     store: Annotated[Store, Depends(get_store)],
     index: Annotated[SearchIndex, Depends(get_index)],
     seed: Annotated[Seed, Depends(get_seed)],
+    clock: Annotated[Any, Depends(get_clock)],
 ) -> HTMLResponse:
     harvests = operations.harvests(store=store, seed=seed, limit=1)  # each source's last success, next run
     # the jurisdiction's most recently updated datasets, grouped by category below
-    recent = routes.search(index=index, seed=seed, jurisdiction=[detail.id], sort=SortOrder.MODIFIED, size=100)
+    recent = routes.search(
+        index=index, seed=seed, store=store, clock=clock, jurisdiction=[detail.id], sort=SortOrder.MODIFIED, size=100
+    )
     published = {c.value: c.count for c in detail.categories}
     committed = set(detail.committed_categories)
     search = SearchLinks(path=str(request.url_for("ui_search").path), q="", sort="", modified_after="", filters={})

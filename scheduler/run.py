@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from catalog.classify import classify_record
@@ -25,7 +26,8 @@ from harvesters.http import FetchError, HttpClient
 from index.base import IndexUnavailable, SearchIndex
 from index.documents import JurisdictionInfo, to_document
 from index.sync import sync_index
-from store.store import ChangeKind, RunStatus, Stage, Store
+from store.coverage import snapshot_after_run
+from store.store import ChangeKind, RunStatus, Stage, Store, utcnow
 
 INDEX_BATCH = 200
 
@@ -96,6 +98,7 @@ class HarvestRun:
         withdraw_after: int = 2,
         workers: int = 8,
         progress: ProgressFn | None = None,
+        clock: Callable[[], datetime] = utcnow,  # "now" for freshness; tests pass the simulator's
     ) -> None:
         self.store = store
         self.index = index
@@ -104,6 +107,7 @@ class HarvestRun:
         self.withdraw_after = withdraw_after
         self.workers = workers
         self.progress = progress
+        self.clock = clock
         self._write_lock = threading.Lock()
         self._index_errors = 0
         self._errors = 0
@@ -154,6 +158,7 @@ class HarvestRun:
                 },
                 summary.duration_s,
             )
+        snapshot_after_run(self.store, run_id, self.jurisdictions.values(), self.clock)
         return summary
 
     # Sources that walk a directory or crawl pages take longest when nothing is known yet.
@@ -177,7 +182,7 @@ class HarvestRun:
         if self.index is None:
             return
         try:
-            report = sync_index(self.store, self.index, self.jurisdictions)
+            report = sync_index(self.store, self.index, self.jurisdictions, now=self.clock())
         except IndexUnavailable as exc:
             with self._counter_lock:
                 self._errors += 1
