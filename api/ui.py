@@ -29,7 +29,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from api import operations, routes
+from api import coverage, operations, routes
+from api.coverage import CoverageHistoryResponse, CoverageResponse, CoverageSnapshot
 from api.deps import get_clock, get_index, get_seed, get_store
 from api.models import DatasetResponse, JurisdictionDetail, JurisdictionOut, SearchResponse
 from api.operations import HarvestsResponse
@@ -370,6 +371,110 @@ def jurisdiction_page(
 def harvests_page(request: Request, data: Annotated[HarvestsResponse, Depends(operations.harvests)]) -> HTMLResponse:
     failing = [s for s in data.sources if s.last_status == "failed"]
     return page(request, "harvests.html", {"data": data, "failing": failing})
+
+
+# --- coverage dashboard ------------------------------------------------------------------------
+
+HEAT_LEVELS = (1, 2, 4, 10)  # published counts at which a cell gets heat-1 … heat-4
+TREND_WIDTH, TREND_HEIGHT, TREND_PAD = 720, 200, 36
+
+
+def heat_level(published: int) -> int:
+    return sum(1 for bound in HEAT_LEVELS if published >= bound)
+
+
+def cell_state(committed: bool, published: int, fresh: int) -> str:
+    """ok (committed, published, some fresh), stale (committed, published, none fresh),
+    missing (committed, none published), extra (published without a commitment), or none."""
+    if committed:
+        if not published:
+            return "missing"
+        return "ok" if fresh else "stale"
+    return "extra" if published else "none"
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def trend_chart(snapshots: list[CoverageSnapshot]) -> dict[str, Any]:
+    """The coverage trend as SVG coordinates: commitments met and fresh records, in percent."""
+    series = {
+        "met": [_percent(s.overall.committed_published, s.overall.committed) for s in snapshots],
+        "fresh": [_percent(s.overall.fresh, s.overall.published) for s in snapshots],
+    }
+    inner_w, inner_h = TREND_WIDTH - 2 * TREND_PAD, TREND_HEIGHT - 2 * TREND_PAD
+    step = inner_w / (len(snapshots) - 1) if len(snapshots) > 1 else 0.0
+
+    def point(i: int, value: float) -> tuple[float, float]:
+        x = TREND_PAD + (i * step if len(snapshots) > 1 else inner_w / 2)
+        return round(x, 1), round(TREND_PAD + inner_h * (1 - value / 100.0), 1)
+
+    lines = {}
+    for name, values in series.items():
+        points = [point(i, v) for i, v in enumerate(values) if v is not None]
+        lines[name] = {"points": " ".join(f"{x},{y}" for x, y in points), "dots": points}
+    grid = [{"y": point(0, v)[1], "label": f"{v}%"} for v in (0, 50, 100)]
+    return {"width": TREND_WIDTH, "height": TREND_HEIGHT, "pad": TREND_PAD, "lines": lines, "grid": grid}
+
+
+def coverage_view(matrix: CoverageResponse, search_path: str) -> dict[str, Any]:
+    """The matrix arranged as the heat map's rows and cells."""
+    rows = []
+    for j in matrix.jurisdictions:
+        cells = []
+        for cat in matrix.categories:
+            cell = j.cells.get(cat.id)
+            committed, published = (cell.committed, cell.published) if cell else (False, 0)
+            fresh = cell.fresh if cell else 0
+            stale = (cell.overdue + cell.delinquent) if cell else 0
+            state = cell_state(committed, published, fresh)
+            words = [f"{published} published", f"{fresh} fresh"]
+            if stale:
+                words.append(f"{stale} overdue or delinquent")
+            words.append("committed" if committed else "not committed")
+            cells.append(
+                {
+                    "category": cat.id,
+                    "state": state,
+                    "heat": heat_level(published),
+                    "text": "✗" if state == "missing" else (str(published) if published else ""),
+                    "description": ", ".join(words),
+                    "url": f"{search_path}?{urlencode({'jurisdiction': j.id, 'category': cat.id})}"
+                    if published
+                    else None,
+                }
+            )
+        rows.append({"j": j, "cells": cells, "met": j.committed - j.missing})
+    overall = matrix.totals.overall
+    return {
+        "rows": rows,
+        "met_percent": _percent(overall.committed_published, overall.committed),
+        "fresh_percent": _percent(overall.fresh, overall.published),
+    }
+
+
+@router.get("/coverage", response_class=HTMLResponse, name="ui_coverage")
+def coverage_page(
+    request: Request,
+    matrix: Annotated[Any, Depends(coverage.coverage)],
+    history: Annotated[CoverageHistoryResponse, Depends(coverage.coverage_history)],
+) -> Response:
+    if not isinstance(matrix, CoverageResponse):
+        return matrix  # ?format=csv: the API's own CSV download
+    search_path = request.url_for("ui_search").path
+    return page(
+        request,
+        "coverage.html",
+        {
+            "m": matrix,
+            **coverage_view(matrix, search_path),
+            "history": history.snapshots,
+            "trend": trend_chart(history.snapshots),
+            "search_path": search_path,
+            "api_query": request.url.query,
+        },
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
+from api import ui
 from api.app import create_app
 from api.ui import CSP
 from catalog.record import Column, Distribution
@@ -248,3 +249,80 @@ def test_harvests_page_without_runs_says_so(client):
     html = client.get("/harvests").text
     assert "No harvest has run yet" in html
     assert html.count("never run") > 50  # every seeded source is listed
+
+
+def test_coverage_dashboard_shows_the_api_matrix(client, seed):
+    html = client.get("/coverage").text
+    api = client.get("/api/coverage").json()
+    rows = re.findall(r'<tr data-jurisdiction="([a-z0-9-]+)">(.*?)</tr>', html, re.S)
+    assert [jid for jid, _ in rows] == [j["id"] for j in api["jurisdictions"]] == [j.id for j in seed]
+    categories = [c["id"] for c in api["categories"]]
+    for (jid, row), j in zip(rows, api["jurisdictions"], strict=True):
+        cells = re.findall(r'<td class="cell [^"]*" data-category="([a-z_]+)" data-state="([a-z]+)"', row)
+        assert [c for c, _ in cells] == categories, jid
+        for category, state in cells:
+            cell = j["cells"][category]
+            assert state == ui.cell_state(cell["committed"], cell["published"], cell["fresh"]), (jid, category)
+    seattle = dict(rows)["seattle-wa"]
+    assert 'data-category="use_of_force" data-state="' in seattle
+    assert links(seattle, r"jurisdiction=seattle-wa&category=use_of_force")
+    overall = api["totals"]["overall"]
+    assert f"{overall['committed_published']} of {overall['committed']}" in html
+    assert "No snapshot yet" in html  # nothing harvested in this fixture: no trend
+
+
+def test_coverage_page_takes_the_api_parameters(client):
+    params = {"jurisdiction": "dallas-tx", "category": "arrests"}
+    r = client.get("/coverage", params=params)
+    assert re.findall(r'<tr data-jurisdiction="([a-z0-9-]+)">', r.text) == ["dallas-tx"]
+    (row,) = client.get("/api/coverage", params=params).json()["jurisdictions"]
+    cell = row["cells"]["arrests"]
+    assert cell["published"] == 1  # "Arrests", d2
+    expected = (ui.cell_state(cell["committed"], 1, cell["fresh"]), "1")
+    assert re.findall(r'<td class="cell ([a-z]+) heat-(\d)"', r.text) == [expected]
+    csv = client.get("/coverage", params={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv") and csv.text.splitlines()[0].startswith("jurisdiction")
+    assert client.get("/coverage", params={"category": "nope"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("committed", "published", "fresh", "state"),
+    [
+        (True, 3, 1, "ok"),
+        (True, 3, 0, "stale"),
+        (True, 0, 0, "missing"),
+        (False, 2, 0, "extra"),
+        (False, 2, 2, "extra"),
+        (False, 0, 0, "none"),
+    ],
+)
+def test_cell_state(committed, published, fresh, state):
+    assert ui.cell_state(committed, published, fresh) == state
+
+
+def test_heat_levels():
+    assert [ui.heat_level(n) for n in (0, 1, 2, 3, 4, 9, 10, 500)] == [0, 1, 2, 2, 3, 3, 4, 4]
+
+
+def test_trend_chart_places_the_snapshots_across_the_width():
+    from api.coverage import CoverageSnapshot
+
+    def snap(run_id, met, fresh):
+        overall = {
+            "committed": 10,
+            "committed_published": met,
+            "missing": 10 - met,
+            "published": 100,
+            "fresh": fresh,
+            "overdue": 0,
+            "delinquent": 0,
+        }
+        return CoverageSnapshot(run_id=run_id, taken_at=T0 + timedelta(days=run_id), overall=overall, by_category={})
+
+    chart = ui.trend_chart([snap(1, 5, 0), snap(2, 10, 100)])
+    pad, w, h = ui.TREND_PAD, ui.TREND_WIDTH, ui.TREND_HEIGHT
+    assert chart["lines"]["met"]["dots"] == [(pad, pad + (h - 2 * pad) / 2), (w - pad, pad)]
+    assert chart["lines"]["fresh"]["dots"] == [(pad, h - pad), (w - pad, pad)]
+    assert chart["lines"]["met"]["points"] == "36.0,100.0 684.0,36.0"
+    single = ui.trend_chart([snap(1, 5, 0)])
+    assert single["lines"]["met"]["dots"] == [(w / 2, pad + (h - 2 * pad) / 2)]

@@ -11,6 +11,7 @@ Without a browser these tests skip, saying how to get one — except under CI, w
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -198,8 +199,14 @@ def browser(request, site) -> Iterator[Any]:
 
 
 def shot(driver: Any, name: str) -> Path:
+    """A screenshot of the whole page (not only the window), through Chrome's DevTools protocol."""
     path = SHOTS / f"{name}.png"
-    assert driver.save_screenshot(str(path)), f"could not save {path}"
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 10_000), "scale": 1}
+    data = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )["data"]
+    path.write_bytes(base64.b64decode(data))
     if path not in SHOT_PATHS:
         SHOT_PATHS.append(path)
     return path
@@ -387,4 +394,48 @@ def test_harvest_status_page(site, browser):
     sources = browser.find_elements(By.CSS_SELECTOR, "#sources tbody tr")
     assert len(sources) == len(site.seed.sources())
     shot(browser, "07-harvests")
+    assert console_problems(browser) == []
+
+
+def test_coverage_dashboard(site, browser):
+    import httpx
+
+    api = httpx.get(site.url + "/api/coverage", timeout=30).json()
+    history = httpx.get(site.url + "/api/coverage/history", timeout=30).json()["snapshots"]
+    categories = [c["id"] for c in api["categories"]]
+    browser.get(site.url + "/")
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Coverage"))
+    assert visible_text(browser, "h1") == "Coverage of the commitments"
+    rows = browser.find_elements(By.CSS_SELECTOR, "#heatmap tbody tr")
+    assert [r.get_attribute("data-jurisdiction") for r in rows] == [j.id for j in site.seed]
+    cells = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#heatmap tbody tr')).map(r =>"
+        " [r.dataset.jurisdiction, Array.from(r.querySelectorAll('td.cell')).map(c => [c.dataset.category,"
+        " c.dataset.state, c.textContent.trim()])])"
+    )
+    by_id = {j["id"]: j for j in api["jurisdictions"]}
+    for jid, row in cells:
+        assert [c for c, _, _ in row] == categories, jid  # a cell for every category, in every row
+        for category, state, text in row:
+            cell = by_id[jid]["cells"][category]
+            if cell["committed"] and not cell["published"]:
+                assert state == "missing", (jid, category)
+            elif cell["published"]:
+                assert state in ("ok", "stale", "extra") and text.startswith(str(cell["published"])), (jid, category)
+    states = {state for _, row in cells for _, state, _ in row}
+    assert {"missing", "none"} <= states and states & {"ok", "stale", "extra"}
+    overall = api["totals"]["overall"]
+    assert f"{overall['committed_published']} of {overall['committed']}" in visible_text(browser, "#totals")
+    # the trend: one point per snapshot (one is kept after every harvest: two here)
+    assert len(history) == 2
+    dots = browser.find_elements(By.CSS_SELECTOR, "#trend circle.dot-met")
+    assert len(dots) == 2
+    shot(browser, "08-coverage")
+    # a published cell leads to its datasets
+    seattle = next(r for r in rows if r.get_attribute("data-jurisdiction") == "seattle-wa")
+    link = seattle.find_element(By.CSS_SELECTOR, "td.cell a")
+    category = link.find_element(By.XPATH, "..").get_attribute("data-category")
+    published = by_id["seattle-wa"]["cells"][category]["published"]
+    click_and_wait(browser, link)
+    assert f"category={category}" in browser.current_url and count(browser) == published
     assert console_problems(browser) == []
