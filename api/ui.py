@@ -120,8 +120,6 @@ def _environment() -> Environment:
         loader=PackageLoader("api", "templates"),
         autoescape=True,  # every template, whatever its name
         undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
     )
     env.filters.update(
         http_url=http_url,
