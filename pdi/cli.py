@@ -71,10 +71,24 @@ def _running_simulator(port: int, seed_number: int) -> _RunningSimulator | None:
     return None
 
 
+def _demo_today(sim: Any) -> None:
+    """The demo's portals live on today's date (UTC midnight): their catalog is generated as of the
+    simulator's fixed start, and every dataset has since been updated on its schedule (stale ones
+    not), as real portals would be. Freshness, judged by the wall clock, then reads as it would on
+    real portals, whatever the day; two runs on one day serve the same data."""
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = (today - sim.now).total_seconds() / 86400
+    if days > 0:
+        sim.advance(days)
+
+
 def _start_demo_simulator(settings: Any, stack: ExitStack, seed: Any) -> Any:
     from simulator.server import PortalSimulator
 
     sim = PortalSimulator(seed, seed_number=settings.demo_seed_number, port=settings.demo_port)
+    _demo_today(sim)
     try:
         sim.start()
     except OSError as exc:
@@ -565,6 +579,7 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     sim = PortalSimulator(load_seed(settings.seed_dir), seed_number=args.seed_number, port=args.sim_port)
+    _demo_today(sim)
     sim.start()
     print(sim.base_url, flush=True)
     try:
