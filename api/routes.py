@@ -28,9 +28,8 @@ from api.models import (
     SeriesOut,
     SourceOut,
 )
-from catalog.freshness import Assessment, assess, declared_periodicity
+from catalog.freshness import assess_record
 from catalog.ids import source_id
-from catalog.record import CatalogRecord
 from catalog.series import parse_release
 from catalog.vocabulary import Category, FreshnessStatus, PortalPlatform, category_vocabulary
 from catalog_seed import Jurisdiction, Seed
@@ -40,7 +39,6 @@ from store.coverage import (
     HarvestHealth,
     RecordFacts,
     combined_health,
-    last_update_of,
     load_facts,
     series_members,
     source_harvest_health,
@@ -220,7 +218,7 @@ def dataset(
     history = [HistoryEntry.model_validate(h) for h in store.history(dataset_id)]
     now = clock()
     facts = next(iter(load_facts(store, [dataset_id])), None)
-    judged = facts.assess(now) if facts is not None else _standalone(stored.record, now)
+    judged = facts.assess(now) if facts is not None else assess_record(stored.record, now)
     record = stored.record
     pdi = record.pdi
     record = record.model_copy(
@@ -246,16 +244,6 @@ def dataset(
             days_overdue=judged.days_overdue,
         ),
         series=_series(store, facts, now) if facts is not None and facts.series_id else None,
-    )
-
-
-def _standalone(record: CatalogRecord, now: datetime) -> Assessment:
-    """Freshness from the record alone (a withdrawn one has no facts): its declared period."""
-    fresh = record.pdi.freshness
-    return assess(
-        declared_periodicity(fresh.accrual_periodicity, fresh.declared_frequency),
-        last_update_of(record.to_dcat()),
-        now,
     )
 
 

@@ -48,11 +48,13 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
+from catalog.record import CatalogRecord
 from catalog.vocabulary import FreshnessStatus
 
 # --------------------------------------------------------------------------------------------------
@@ -347,6 +349,30 @@ def infer_periodicity(update_times: Iterable[datetime]) -> Periodicity | None:
 # --------------------------------------------------------------------------------------------------
 
 
+def parse_when(value: Any) -> datetime | None:
+    """An ISO 8601 date or date-time as stored (UTC when it has no offset); anything else, such as
+    a repeating duration in ``modified``, gives ``None``."""
+    if not isinstance(value, str) or not value or value[:1] in ("R", "P"):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def last_update_of(data: Mapping[str, Any]) -> datetime | None:
+    """When a record's data last changed, from its stored JSON (DCAT-US with ``pdi``): the portal's
+    data-update time, else its metadata time, else DCAT ``modified`` (when a date). HDX, too,
+    counts a metadata change as an update when nothing better is known."""
+    fresh = (data.get("pdi") or {}).get("freshness") or {}
+    for value in (fresh.get("last_data_update"), fresh.get("last_metadata_update"), data.get("modified")):
+        when = parse_when(value)
+        if when is not None:
+            return when
+    return None
+
+
 class PeriodicitySource(StrEnum):
     """Where the period a record is judged by came from."""
 
@@ -440,3 +466,14 @@ def effective_periodicity(
     if inferred is not None:
         return inferred, PeriodicitySource.INFERRED
     return None, PeriodicitySource.NONE
+
+
+def assess_record(record: CatalogRecord, now: datetime) -> Assessment:
+    """A record's freshness from the record alone: its declared period and last update. (Inferred
+    periods and series need the store; see ``store/coverage.py``.)"""
+    fresh = record.pdi.freshness
+    return assess(
+        declared_periodicity(fresh.accrual_periodicity, fresh.declared_frequency),
+        last_update_of(record.model_dump(mode="json", by_alias=True)),
+        now,
+    )

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from catalog.classify import classify_record
+from catalog.freshness import assess_record
 from catalog.ids import record_id
 from catalog.record import CatalogRecord
 from catalog_seed.loader import SourcePlan
@@ -379,7 +380,11 @@ class HarvestRun:
         if not records or self.index is None:
             return
         try:
-            report = self.index.upsert(to_document(r, self.jurisdictions) for r in records)
+            # the status from the record alone; the end-of-run index sync corrects the few it misses
+            now = self.clock()
+            report = self.index.upsert(
+                to_document(r, self.jurisdictions, assess_record(r, now).status) for r in records
+            )
         except IndexUnavailable as exc:
             self._error(run_id, plan, Stage.INDEX, f"index unavailable, run `pdi reindex` later: {exc}", None, None)
             return

@@ -20,7 +20,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, text
@@ -32,7 +32,9 @@ from catalog.freshness import (
     assess,
     declared_periodicity,
     effective_periodicity,
+    last_update_of,
     parse_periodicity,
+    parse_when,
 )
 from catalog.series import Series, group_series
 from catalog.vocabulary import FreshnessStatus, RecordStatus
@@ -86,28 +88,6 @@ class RecordFacts:
 
 
 # ---- reading a record's facts from its stored JSON (no model validation: thousands per refresh)
-
-
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value or value[:1] in ("R", "P"):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def last_update_of(data: Mapping[str, Any]) -> datetime | None:
-    """When the record's data last changed: the portal's data-update time, else its metadata
-    time, else DCAT ``modified`` (when a date). HDX, too, counts a metadata change as an update
-    when nothing better is known."""
-    fresh = (data.get("pdi") or {}).get("freshness") or {}
-    for value in (fresh.get("last_data_update"), fresh.get("last_metadata_update"), data.get("modified")):
-        when = _when(value)
-        if when is not None:
-            return when
-    return None
 
 
 @dataclass(frozen=True)
@@ -210,7 +190,7 @@ def _refresh_source(store: Store, source_id: str, now: datetime) -> tuple[int, i
             )
         ).all()
         previous = {
-            row.record_id: [w for w in (_when(v) for v in json.loads(row.update_times)) if w is not None]
+            row.record_id: [w for w in (parse_when(v) for v in json.loads(row.update_times)) if w is not None]
             for row in conn.execute(select(f.c.record_id, f.c.update_times).where(f.c.source_id == source_id))
         }
         parsed = {row.id: _parse(row.id, row.data) for row in rows}
@@ -272,7 +252,7 @@ def _facts(row: Any) -> RecordFacts:
         periodicity=row.periodicity,
         periodicity_source=PeriodicitySource(row.periodicity_source),
         last_update=row.last_update,
-        update_times=tuple(w for w in (_when(v) for v in json.loads(row.update_times)) if w is not None),
+        update_times=tuple(w for w in (parse_when(v) for v in json.loads(row.update_times)) if w is not None),
         series_id=row.series_id,
         series_latest=bool(row.series_latest),
         series_label=row.series_label,
