@@ -6,15 +6,16 @@ what they need as dependencies, so tests build it on a temporary store once per 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import operations, routes
+from api import coverage, operations, routes, ui
 from api.deps import AppState
 from catalog_seed import Seed
 from index.base import IndexUnavailable, InvalidCursor, SearchIndex
@@ -39,7 +40,9 @@ def create_app(
     index: SearchIndex,
     seed: Seed,
     trigger: Callable[[list[str] | None], dict[str, Any]] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
+    """``clock``: "now" for freshness statuses (default: the wall clock)."""
     app = FastAPI(
         title="PDI Catalog",
         version=VERSION,
@@ -48,37 +51,47 @@ def create_app(
             {"name": "search", "description": "Federated search across every jurisdiction"},
             {"name": "datasets", "description": "One dataset's full record and history"},
             {"name": "jurisdictions", "description": "Participating jurisdictions and their portals"},
+            {"name": "coverage", "description": "Commitment coverage and freshness, for a program office"},
             {"name": "harvests", "description": "Harvest runs, sources and the admin trigger"},
             {"name": "service", "description": "Health and metrics of the service"},
         ],
     )
-    app.state.pdi = AppState(settings=settings, store=store, index=index, seed=seed, trigger=trigger)
+    state = AppState(settings=settings, store=store, index=index, seed=seed, trigger=trigger)
+    if clock is not None:
+        state.clock = clock
+    app.state.pdi = state
+
+    # Errors are JSON for API clients and a page for the web UI (api/ui.py) and for browsers.
+    def _error(
+        request: Request, status: int, content: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> Response:
+        if ui.is_page_request(request):
+            return ui.error_page(request, status, content["error"], headers)
+        return JSONResponse(status_code=status, content=content, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()]
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(p for p in first["loc"] if p not in ("query", "path", "body")) or "request"
-        return JSONResponse(status_code=422, content={"error": f"{where}: {first['msg']}", "detail": details})
+        return _error(request, 422, {"error": f"{where}: {first['msg']}", "detail": details})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return _error(request, exc.status_code, {"error": str(exc.detail)}, exc.headers)
 
     @app.exception_handler(InvalidCursor)
-    async def _cursor(_: Request, exc: InvalidCursor) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"error": str(exc)})
+    async def _cursor(request: Request, exc: InvalidCursor) -> Response:
+        return _error(request, 400, {"error": str(exc)})
 
     @app.exception_handler(IndexUnavailable)
-    async def _index_down(_: Request, exc: IndexUnavailable) -> JSONResponse:
-        return JSONResponse(
-            status_code=503,
-            content={"error": f"the search index is unavailable: {exc}"},
-            headers={"Retry-After": "30"},
-        )
+    async def _index_down(request: Request, exc: IndexUnavailable) -> Response:
+        return _error(request, 503, {"error": f"the search index is unavailable: {exc}"}, headers={"Retry-After": "30"})
 
     app.include_router(routes.router)
+    app.include_router(coverage.router)
     app.include_router(operations.router)
+    ui.install(app)
     return app
 
 

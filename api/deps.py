@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
@@ -22,6 +23,8 @@ class AppState:
     seed: Seed
     # starts a harvest now of the given sources (None: all); set by the process that can harvest
     trigger: Callable[[list[str] | None], dict[str, Any]] | None = None
+    # "now" for freshness (statuses change with time); tests pass a fixed or simulated clock
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 def get_state(request: Request) -> AppState:
@@ -39,3 +42,7 @@ def get_index(request: Request) -> SearchIndex:
 
 def get_seed(request: Request) -> Seed:
     return get_state(request).seed
+
+
+def get_clock(request: Request) -> Callable[[], datetime]:
+    return get_state(request).clock

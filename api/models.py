@@ -35,7 +35,7 @@ class SearchResult(BaseModel):
     publisher: str | None = None
     landing_page: str | None = None
     status: str
-    freshness: str
+    freshness: str = Field(description="fresh, due, overdue, delinquent or unknown, as of this request")
     score: float | None = Field(None, description="relevance score when sorted by relevance")
 
 
@@ -80,6 +80,45 @@ class HistoryEntry(BaseModel):
     columns: ColumnChanges | None = Field(None, description="set when the dataset's columns changed")
 
 
+class DatasetFreshness(BaseModel):
+    """A dataset's freshness as of the request (HDX rules; see /api/freshness)."""
+
+    status: str = Field(description="fresh, due, overdue, delinquent or unknown")
+    periodicity: str | None = Field(description="the update period judged by: ISO 8601, `irregular` or `never`")
+    periodicity_source: str = Field(description="declared, inferred (from update history), series or none")
+    declared_frequency: str | None = Field(description="the period as the portal declares it")
+    last_data_update: datetime | None
+    expected_next_update: datetime | None
+    days_overdue: int = Field(description="whole days past the expected next update")
+
+
+class SeriesMember(BaseModel):
+    id: str
+    title: str
+    label: str | None = Field(description="the period the release covers, e.g. 2019")
+    latest: bool
+    status: str = Field(description="its freshness status (older releases are final: fresh)")
+
+
+class SeriesOut(BaseModel):
+    """Periodic releases of the same data ("Use of Force 2019", "… 2020"), oldest first."""
+
+    id: str
+    name: str
+    members: list[SeriesMember]
+
+
+class HarvestHealthOut(BaseModel):
+    runs: int = Field(description="finished harvest runs of its sources")
+    succeeded: int
+    success_rate: float | None = Field(description="succeeded / runs, null before any run")
+    last_success_at: datetime | None = Field(
+        description="every source of it was harvested successfully at least this recently"
+    )
+    last_status: str | None
+    last_run_at: datetime | None
+
+
 class DatasetResponse(BaseModel):
     id: str
     status: str
@@ -90,6 +129,8 @@ class DatasetResponse(BaseModel):
     record: CatalogRecord = Field(description="the DCAT-US 1.1 dataset with the `pdi` extension")
     history: list[HistoryEntry]
     schema_changed_at: datetime | None = Field(description="when the columns last changed, if they ever did")
+    freshness: DatasetFreshness
+    series: SeriesOut | None = Field(None, description="the series this dataset is a release of")
 
 
 class SourceOut(BaseModel):
@@ -120,11 +161,13 @@ class JurisdictionOut(BaseModel):
     portals: list[PortalOut]
     no_portal_known: str | None = None
     datasets: int = Field(description="active police datasets in the catalog")
+    harvest: HarvestHealthOut = Field(description="how reliably its sources harvest")
 
 
 class JurisdictionDetail(JurisdictionOut):
     categories: list[FacetCount] = Field(description="published datasets per category")
     recent: list[SearchResult] = Field(description="most recently updated datasets")
+    freshness: dict[str, int] = Field(description="its datasets per freshness status, as of this request")
 
 
 class ComponentHealth(BaseModel):

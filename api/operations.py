@@ -14,6 +14,7 @@ from api.deps import AppState, get_state, get_store
 from catalog_seed import Seed
 from scheduler.service import next_runs
 from store import Store
+from store.coverage import source_harvest_health
 
 router = APIRouter()
 
@@ -73,6 +74,9 @@ class SourceStateOut(BaseModel):
     runs: int
     failed_runs: int
     errors: int
+    success_rate: float | None = Field(
+        description="succeeded / finished runs (succeeded, failed or interrupted); null before any"
+    )
     next_run_at: datetime | None = Field(description="next scheduled harvest, when a scheduler is running")
 
 
@@ -115,6 +119,7 @@ def harvests(
         )
     last = store.last_source_runs()
     health = store.source_health()
+    rates = source_harvest_health(store)
     upcoming = next_runs(store)
     sources = []
     for plan in seed.sources():
@@ -132,6 +137,7 @@ def harvests(
                 runs=h.get("runs", 0),
                 failed_runs=h.get("failed", 0),
                 errors=h.get("errors", 0),
+                success_rate=rates[plan.source_id].success_rate if plan.source_id in rates else None,
                 next_run_at=upcoming.get(plan.source_id),
             )
         )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from api.deps import get_index, get_seed, get_store
+from api.coverage import checked_statuses
+from api.deps import get_clock, get_index, get_seed, get_store
 from api.models import (
     ComponentHealth,
+    DatasetFreshness,
     DatasetResponse,
     FacetCount,
+    HarvestHealthOut,
     HealthResponse,
     HistoryEntry,
     JurisdictionDetail,
@@ -20,13 +24,25 @@ from api.models import (
     PortalOut,
     SearchResponse,
     SearchResult,
+    SeriesMember,
+    SeriesOut,
     SourceOut,
 )
+from catalog.freshness import assess_record
 from catalog.ids import source_id
-from catalog.vocabulary import Category, PortalPlatform, category_vocabulary
+from catalog.series import parse_release
+from catalog.vocabulary import Category, FreshnessStatus, PortalPlatform, category_vocabulary
 from catalog_seed import Jurisdiction, Seed
 from index.base import FACET_FIELDS, IndexUnavailable, SearchIndex, SearchPage, SearchQuery, SortOrder
-from store import Store
+from store import Store, StoreError
+from store.coverage import (
+    HarvestHealth,
+    RecordFacts,
+    combined_health,
+    load_facts,
+    series_members,
+    source_harvest_health,
+)
 
 router = APIRouter()
 
@@ -61,6 +77,7 @@ def _labels(seed: Seed) -> dict[str, dict[str, str]]:
     return {
         "jurisdiction": {j.id: f"{j.name}, {j.state}" for j in seed},
         "category": {c.value: c.value.replace("_", " ") for c in Category},
+        "freshness": {s.value: s.value for s in FreshnessStatus},
     }
 
 
@@ -68,11 +85,21 @@ def _result(hit_summary: dict[str, Any], score: float | None) -> SearchResult:
     return SearchResult(**{k: v for k, v in hit_summary.items() if k in SearchResult.model_fields}, score=score)
 
 
-def _response(page: SearchPage, seed: Seed) -> SearchResponse:
+def _live_freshness(store: Store, summaries: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Search hits with their freshness as of now (the index holds it as of its last sync)."""
+    try:
+        facts = {f.id: f for f in load_facts(store, [s["id"] for s in summaries])}
+    except StoreError:
+        return summaries
+    return [{**s, "freshness": facts[s["id"]].assess(now).status.value} if s["id"] in facts else s for s in summaries]
+
+
+def _response(page: SearchPage, seed: Seed, store: Store, now: datetime) -> SearchResponse:
     labels = _labels(seed)
+    summaries = _live_freshness(store, [h.summary for h in page.hits], now)
     return SearchResponse(
         total=page.total,
-        results=[_result(h.summary, h.score) for h in page.hits],
+        results=[_result(s, h.score) for s, h in zip(summaries, page.hits, strict=True)],
         facets={
             name: [FacetCount(value=f.value, count=f.count, label=labels.get(name, {}).get(f.value)) for f in values]
             for name, values in page.facets.items()
@@ -87,17 +114,27 @@ def _response(page: SearchPage, seed: Seed) -> SearchResponse:
     response_model=SearchResponse,
     tags=["search"],
     summary="Search police datasets across every jurisdiction",
+    description=(
+        "Full-text search with filters and facet counts. The `freshness` facet and filter use each "
+        "dataset's status as of the last harvest (the index is brought up to date at the end of "
+        "every harvest); each result shows its status as of this request."
+    ),
     responses=ERRORS,
 )
 def search(
     index: Annotated[SearchIndex, Depends(get_index)],
     seed: Annotated[Seed, Depends(get_seed)],
+    store: Annotated[Store, Depends(get_store)],
+    clock: Annotated[Any, Depends(get_clock)],
     q: Annotated[str | None, Query(max_length=MAX_Q, description="words to find (all must match)")] = None,
     jurisdiction: Annotated[list[str] | None, Query(description="jurisdiction id(s), e.g. seattle-wa")] = None,
     state: Annotated[list[str] | None, Query(description="two-letter state code(s)")] = None,
     category: Annotated[list[str] | None, Query(description="PDI category id(s), e.g. use_of_force")] = None,
     platform: Annotated[list[str] | None, Query(description="portal platform(s), e.g. socrata")] = None,
     format: Annotated[list[str] | None, Query(description="distribution format(s), e.g. CSV")] = None,  # noqa: A002
+    freshness: Annotated[
+        list[str] | None, Query(description="freshness status(es): fresh, due, overdue, delinquent, unknown")
+    ] = None,
     modified_after: Annotated[
         str | None, Query(description="only datasets updated on or after this ISO date or date-time")
     ] = None,
@@ -128,12 +165,14 @@ def search(
     if bad:
         raise HTTPException(400, f"platform: unknown {', '.join(bad)}; known: {', '.join(sorted(known_platforms))}")
     formats = [f.upper() for f in _split(format)]
+    statuses = [s.value for s in checked_statuses(freshness)]
     for name, values in (
         ("jurisdiction", jurisdictions),
         ("state", states),
         ("category", categories),
         ("platform", platforms),
         ("format", formats),
+        ("freshness", statuses),
     ):
         if values:
             filters[name] = values
@@ -146,7 +185,7 @@ def search(
         size=size,
         cursor=cursor,
     )
-    return _response(index.search(query), seed)
+    return _response(index.search(query), seed, store, clock())
 
 
 def _refs(seed: Seed, ids: list[str]) -> list[JurisdictionRef]:
@@ -169,6 +208,7 @@ def dataset(
     dataset_id: str,
     store: Annotated[Store, Depends(get_store)],
     seed: Annotated[Seed, Depends(get_seed)],
+    clock: Annotated[Any, Depends(get_clock)],
 ) -> DatasetResponse:
     if len(dataset_id) > 200:
         raise HTTPException(400, "dataset id too long")
@@ -176,16 +216,52 @@ def dataset(
     if stored is None:
         raise HTTPException(404, f"no dataset with id {dataset_id!r}")
     history = [HistoryEntry.model_validate(h) for h in store.history(dataset_id)]
+    now = clock()
+    facts = next(iter(load_facts(store, [dataset_id])), None)
+    judged = facts.assess(now) if facts is not None else assess_record(stored.record, now)
+    record = stored.record
+    pdi = record.pdi
+    record = record.model_copy(
+        update={"pdi": pdi.model_copy(update={"freshness": pdi.freshness.model_copy(update={"status": judged.status})})}
+    )
     return DatasetResponse(
-        id=stored.record.id,
+        id=record.id,
         status=stored.status.value,
         first_seen=stored.first_seen,
         last_seen=stored.last_seen,
         last_changed=stored.last_changed,
-        jurisdictions=_refs(seed, stored.record.pdi.jurisdictions),
-        record=stored.record,
+        jurisdictions=_refs(seed, pdi.jurisdictions),
+        record=record,
         history=history,
         schema_changed_at=next((h.at for h in history if h.columns is not None), None),
+        freshness=DatasetFreshness(
+            status=judged.status.value,
+            periodicity=judged.periodicity.value if judged.periodicity else None,
+            periodicity_source=judged.source.value,
+            declared_frequency=pdi.freshness.declared_frequency or pdi.freshness.accrual_periodicity,
+            last_data_update=judged.last_update,
+            expected_next_update=judged.expected_next_update,
+            days_overdue=judged.days_overdue,
+        ),
+        series=_series(store, facts, now) if facts is not None and facts.series_id else None,
+    )
+
+
+def _series(store: Store, facts: RecordFacts, now: datetime) -> SeriesOut | None:
+    members = series_members(store, facts.series_id or "")
+    if not members:
+        return None
+    latest = members[-1]
+    release = parse_release(latest.title)
+    return SeriesOut(
+        id=facts.series_id or "",
+        name=release.name if release else latest.title,
+        members=[
+            SeriesMember(
+                id=m.id, title=m.title, label=m.series_label, latest=m.series_latest, status=m.assess(now).status.value
+            )
+            for m in members
+        ],
     )
 
 
@@ -227,7 +303,22 @@ def _dataset_counts(index: SearchIndex) -> dict[str, int]:
     return {f.value: f.count for f in page.facets.get("jurisdiction", [])}
 
 
-def _jurisdiction_out(j: Jurisdiction, last_runs: dict[str, dict[str, Any]], count: int) -> dict[str, Any]:
+def _harvest_health(j: Jurisdiction, health: dict[str, HarvestHealth]) -> HarvestHealthOut:
+    sources = [source_id(s.platform, s.url) for p in j.portals for s in p.sources]
+    combined = combined_health(health.get(s) for s in sources)
+    return HarvestHealthOut(
+        runs=combined.runs,
+        succeeded=combined.succeeded,
+        success_rate=combined.success_rate,
+        last_success_at=combined.last_success_at,
+        last_status=combined.last_status,
+        last_run_at=combined.last_run_at,
+    )
+
+
+def _jurisdiction_out(
+    j: Jurisdiction, last_runs: dict[str, dict[str, Any]], count: int, health: dict[str, HarvestHealth]
+) -> dict[str, Any]:
     return {
         "id": j.id,
         "name": j.name,
@@ -238,6 +329,7 @@ def _jurisdiction_out(j: Jurisdiction, last_runs: dict[str, dict[str, Any]], cou
         "portals": _portals(j, last_runs),
         "no_portal_known": j.no_portal_known,
         "datasets": count,
+        "harvest": _harvest_health(j, health),
     }
 
 
@@ -254,7 +346,8 @@ def jurisdictions(
 ) -> list[JurisdictionOut]:
     last_runs = store.last_source_runs()
     counts = _dataset_counts(index)
-    return [JurisdictionOut(**_jurisdiction_out(j, last_runs, counts.get(j.id, 0))) for j in seed]
+    health = source_harvest_health(store)
+    return [JurisdictionOut(**_jurisdiction_out(j, last_runs, counts.get(j.id, 0), health)) for j in seed]
 
 
 @router.get(
@@ -269,6 +362,7 @@ def jurisdiction_detail(
     store: Annotated[Store, Depends(get_store)],
     index: Annotated[SearchIndex, Depends(get_index)],
     seed: Annotated[Seed, Depends(get_seed)],
+    clock: Annotated[Any, Depends(get_clock)],
 ) -> JurisdictionDetail:
     j = seed.get(jurisdiction_id)
     if j is None:
@@ -285,8 +379,16 @@ def jurisdiction_detail(
         FacetCount(value=f.value, count=f.count, label=f.value.replace("_", " "))
         for f in page.facets.get("category", [])
     ]
-    base = _jurisdiction_out(j, store.last_source_runs(), page.total)
-    return JurisdictionDetail(**base, categories=cats, recent=[_result(h.summary, None) for h in page.hits])
+    base = _jurisdiction_out(j, store.last_source_runs(), page.total, source_harvest_health(store))
+    now = clock()
+    statuses = Counter(f.assess(now).status.value for f in load_facts(store) if j.id in f.jurisdictions)
+    recent = _live_freshness(store, [h.summary for h in page.hits], now)
+    return JurisdictionDetail(
+        **base,
+        categories=cats,
+        recent=[_result(s, None) for s in recent],
+        freshness={s.value: statuses.get(s.value, 0) for s in FreshnessStatus},
+    )
 
 
 @router.get("/api/categories", tags=["search"], summary="The PDI category vocabulary")

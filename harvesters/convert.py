@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft4Validator
 from requests.utils import requote_uri
 
+from catalog import freshness
 from catalog.dcat import SCHEMA_DIR
 from catalog.ids import record_id
 from catalog.record import CatalogRecord
@@ -527,78 +528,9 @@ def latest_datetime(values: Any) -> datetime | None:
 # Periodicity
 # --------------------------------------------------------------------------------------------------
 
-_NO_PERIOD = re.compile(
-    r"\b(never|not (?:be )?updated|no longer (?:being )?updated|static|historical|one[- ]time|"
-    r"none|n/a|discontinued|archived?)\b"
-)
-_EVERY_N = re.compile(r"\b(?:every\s+)?(\d+(?:\.\d+)?)\s*[- ]?\s*(minute|min|hour|hr|day|week|month|year)s?\b")
-_EVERY_ONE = re.compile(r"\bevery\s+(minute|hour|day|week|month|year)\b")
-_UNIT = {
-    "minute": "PT{}M",
-    "min": "PT{}M",
-    "hour": "PT{}H",
-    "hr": "PT{}H",
-    "day": "P{}D",
-    "week": "P{}W",
-    "month": "P{}M",
-    "year": "P{}Y",
-}
-# Free-text frequencies, specific words before the words they contain ("bi-weekly" before
-# "weekly"). Rendered into docs/mapping.md.
-PERIOD_WORDS: tuple[tuple[str, str], ...] = (
-    ("semi-annually", "R/P6M"),
-    ("semi-annual", "R/P6M"),
-    ("semiannually", "R/P6M"),
-    ("semiannual", "R/P6M"),
-    ("biannually", "R/P6M"),
-    ("biannual", "R/P6M"),
-    ("twice a year", "R/P6M"),
-    ("bi-weekly", "R/P2W"),
-    ("biweekly", "R/P2W"),
-    ("fortnightly", "R/P2W"),
-    ("every two weeks", "R/P2W"),
-    ("semi-weekly", "R/P3.5D"),
-    ("semiweekly", "R/P3.5D"),
-    ("twice a week", "R/P3.5D"),
-    ("semi-monthly", "R/P0.5M"),
-    ("semimonthly", "R/P0.5M"),
-    ("twice a month", "R/P0.5M"),
-    ("bi-monthly", "R/P2M"),
-    ("bimonthly", "R/P2M"),
-    ("biennially", "R/P2Y"),
-    ("biennial", "R/P2Y"),
-    ("triennial", "R/P3Y"),
-    ("decennial", "R/P10Y"),
-    ("quarterly", "R/P3M"),
-    ("hourly", "R/PT1H"),
-    ("daily", "R/P1D"),
-    ("nightly", "R/P1D"),
-    ("weekdays", "R/P1D"),
-    ("weekly", "R/P1W"),
-    ("monthly", "R/P1M"),
-    ("annually", "R/P1Y"),
-    ("annual", "R/P1Y"),
-    ("yearly", "R/P1Y"),
-    ("continuously", "R/PT1S"),
-    ("continuous", "R/PT1S"),
-    ("real-time", "R/PT1S"),
-    ("real time", "R/PT1S"),
-    ("realtime", "R/PT1S"),
-    ("streaming", "R/PT1S"),
-    ("as needed", "irregular"),
-    ("as necessary", "irregular"),
-    ("as available", "irregular"),
-    ("when available", "irregular"),
-    ("irregularly", "irregular"),
-    ("irregular", "irregular"),
-    ("ad hoc", "irregular"),
-    ("ad-hoc", "irregular"),
-    ("periodically", "irregular"),
-    ("periodic", "irregular"),
-    ("varies", "irregular"),
-    ("sporadically", "irregular"),
-)
-_PERIOD_WORD_PATTERNS = tuple((re.compile(rf"\b{re.escape(w)}\b"), iso) for w, iso in PERIOD_WORDS)
+# The frequency words live with the freshness rules that read them (catalog/freshness.py); this is
+# the table docs/mapping.md renders.
+PERIOD_WORDS = freshness.PERIOD_WORDS
 
 
 def periodicity(value: Any) -> str | None:
@@ -619,26 +551,7 @@ def periodicity(value: Any) -> str | None:
         "properties/accrualPeriodicity", f"R/{raw.upper()}"
     ):
         return f"R/{raw.upper()}"
-    words = raw.lower()
-    if words.startswith(("http://", "https://")):
-        words = words.rstrip("/").rsplit("/", 1)[-1].replace("_", " ")
-    words = re.sub(r"\s+", " ", words.replace("_", " ")).strip()
-    if _NO_PERIOD.search(words):
-        return None
-    # Words first: in "updated daily with a 2 day lag" the period is the word, not the number.
-    for pattern, iso in _PERIOD_WORD_PATTERNS:
-        if pattern.search(words):
-            return iso
-    every_one = _EVERY_ONE.search(words)
-    if every_one:
-        return "R/" + _UNIT[every_one.group(1)].format(1)
-    every_n = _EVERY_N.search(words)
-    if every_n:
-        amount = every_n.group(1).removesuffix(".0")
-        candidate = "R/" + _UNIT[every_n.group(2)].format(amount)
-        if schema_accepts("properties/accrualPeriodicity", candidate):
-            return candidate
-    return None
+    return freshness.periodicity_from_words(raw)
 
 
 def repeating_duration(value: Any) -> str | None:

@@ -138,12 +138,15 @@ def _domain_meta(section: str, name: str) -> str:
 
 
 # Custom metadata names differ by domain (Seattle: "Refresh Frequency/Frequency"; NYC: "Update/
-# Update Frequency"); the listing flattens them to "<Section>_<Field>" with dashes for spaces.
+# Update Frequency"; others "Dataset Information/Update Frequency"); the listing flattens them to
+# "<Section>_<Field>" with dashes for spaces.
 _FREQUENCY = (
     _custom("Refresh Frequency", "Frequency"),
     _custom("Update", "Update Frequency"),
+    _custom("Dataset Information", "Update Frequency"),
     _domain_meta("Refresh Frequency", "Frequency"),
     _domain_meta("Update", "Update-Frequency"),
+    _domain_meta("Dataset Information", "Update-Frequency"),
 )
 _OWNER = (_custom("Data Owner", "Owner"), _domain_meta("Data Owner", "Owner"))
 

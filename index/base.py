@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-FACET_FIELDS = ("jurisdiction", "state", "category", "platform", "format", "status")
+FACET_FIELDS = ("jurisdiction", "state", "category", "platform", "format", "status", "freshness")
 
 
 class SortOrder(StrEnum):

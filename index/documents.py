@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from catalog.record import CatalogRecord
+from catalog.vocabulary import FreshnessStatus
 from index.base import IndexDocument
 
 SUMMARY_DESCRIPTION_CHARS = 400
@@ -22,6 +23,7 @@ class JurisdictionInfo:
     name: str
     state: str
     agency: str
+    committed: tuple[str, ...] = ()  # the PDI categories its seed commits it to (for coverage)
 
 
 def plain_text(text: str) -> str:
@@ -55,8 +57,23 @@ def _modified(record: CatalogRecord) -> datetime | None:
     return None
 
 
-def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionInfo]) -> IndexDocument:
+def document_fingerprint(record_hash: str, freshness: FreshnessStatus) -> str:
+    """What a document is checked against the store by: the record's content hash and the
+    freshness status it was indexed with. The status changes with time while the record does not,
+    so a status that moved makes the document stale too (see :mod:`index.sync`)."""
+    return f"{record_hash}:{freshness.value}"
+
+
+def to_document(
+    record: CatalogRecord,
+    jurisdictions: Mapping[str, JurisdictionInfo],
+    freshness: FreshnessStatus | None = None,
+) -> IndexDocument:
+    """The index document of ``record``. ``freshness``: its status now (computed from the store's
+    freshness facts); without it, the status the record itself holds (``unknown`` as harvested),
+    which the end-of-harvest index sync then corrects."""
     pdi = record.pdi
+    status = freshness or pdi.freshness.status
     infos = [jurisdictions[j] for j in pdi.jurisdictions if j in jurisdictions]
     states = sorted({i.state for i in infos})
     platform = (pdi.source.portal_platform.value if pdi.source.portal_platform else None) or pdi.source.platform
@@ -80,7 +97,7 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
         "publisher": record.publisher.name,
         "landing_page": record.landingPage,
         "status": pdi.status.value,
-        "freshness": pdi.freshness.status.value,
+        "freshness": status.value,
     }
     return IndexDocument(
         id=record.id,
@@ -97,7 +114,8 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
             "platform": [platform],
             "format": formats,
             "status": [pdi.status.value],
+            "freshness": [status.value],
         },
         summary=summary,
-        content_hash=record.content_hash(),
+        content_hash=document_fingerprint(record.content_hash(), status),
     )

@@ -44,7 +44,7 @@ from index.text import analyzed, parse_query
 # ("places" is the jurisdictions' names and agency as text; "jurisdiction" is the facet keyword)
 FIELD_BOOSTS = {"title": 10.0, "keywords": 4.0, "places": 3.0, "columns": 2.0, "description": 1.0}
 TEXT_FIELDS = tuple(FIELD_BOOSTS)
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3  # 3: the freshness facet
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",

@@ -57,7 +57,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 );
 """
 # Bumped whenever the tables or the text analysis change; an index of another version is rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the freshness facet
 
 
 def fts_expression(q: str) -> str | None:

@@ -71,10 +71,24 @@ def _running_simulator(port: int, seed_number: int) -> _RunningSimulator | None:
     return None
 
 
+def _demo_today(sim: Any) -> None:
+    """The demo's portals live on today's date (UTC midnight): their catalog is generated as of the
+    simulator's fixed start, and every dataset has since been updated on its schedule (stale ones
+    not), as real portals would be. Freshness, judged by the wall clock, then reads as it would on
+    real portals, whatever the day; two runs on one day serve the same data."""
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = (today - sim.now).total_seconds() / 86400
+    if days > 0:
+        sim.advance(days)
+
+
 def _start_demo_simulator(settings: Any, stack: ExitStack, seed: Any) -> Any:
     from simulator.server import PortalSimulator
 
     sim = PortalSimulator(seed, seed_number=settings.demo_seed_number, port=settings.demo_port)
+    _demo_today(sim)
     try:
         sim.start()
     except OSError as exc:
@@ -217,7 +231,7 @@ def _serve(rt: Any, host: str, port: int, trigger: Any = None) -> None:
     except IndexUnavailable as exc:
         _err(f"warning: the search index is unavailable ({exc}); search answers 503 until it is back")
     app = create_app(rt.settings, rt.store, rt.index, rt.seed, trigger=trigger)
-    _err(f"serving the API at http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    _err(f"serving the web UI at http://{host}:{port}/ and the API at http://{host}:{port}/api (docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -471,6 +485,69 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return EXIT_OK if failed == 0 else EXIT_FAILED
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    import csv
+    from datetime import UTC, datetime
+
+    from catalog.coverage import CSV_COLUMNS, coverage_rows
+    from catalog.vocabulary import Category
+    from catalog_seed import load_seed
+    from store import Store
+    from store.coverage import commitments_of, current_coverage
+
+    settings = _settings(args)
+    seed = load_seed(settings.seed_dir)
+    only = [j for part in args.jurisdiction or [] for j in part.split(",") if j.strip()]
+    unknown = [j for j in only if seed.get(j.strip()) is None]
+    if unknown:
+        _err(f"pdi coverage: unknown jurisdiction id(s): {', '.join(unknown)} (see `pdi seed`)")
+        return EXIT_USAGE
+    categories = [c.strip() for part in args.category or [] for c in part.split(",") if c.strip()]
+    bad = [c for c in categories if c not in {k.value for k in Category}]
+    if bad:
+        _err(f"pdi coverage: unknown category id(s): {', '.join(bad)} (known: {', '.join(c.value for c in Category)})")
+        return EXIT_USAGE
+    rows = [r for r in commitments_of(seed) if not only or r.id in {j.strip() for j in only}]
+    store = Store(settings.store_url)
+    try:
+        store.create_schema()
+        now = datetime.now(UTC)
+        matrix = current_coverage(store, rows, now, categories or None)
+    finally:
+        store.close()
+    overall = matrix["totals"]["overall"]
+    if args.json:
+        print(json.dumps({"generated_at": now.isoformat(), **matrix}))
+        return EXIT_OK
+    if args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(coverage_rows(matrix))
+        return EXIT_OK
+    print(f"{'jurisdiction':28} {'committed':>9} {'kept':>5} {'records':>7} {'fresh':>6} {'overdue':>7} {'delinq.':>7}")
+    for j in matrix["jurisdictions"]:
+        cells = j["cells"]
+        missing = [c for c, cell in cells.items() if cell["committed"] and not cell["published"]]
+        kept = j["committed"] - len(missing)
+        print(
+            f"{j['id']:28} {j['committed']:>9} {kept:>5} {j['published']:>7} {j['fresh']:>6} "
+            f"{j['overdue']:>7} {j['delinquent']:>7}" + (f"  missing: {', '.join(missing)}" if missing else "")
+        )
+    print()
+    print(f"{'category':28} {'committed':>9} {'kept':>5} {'records':>7} {'fresh':>6} {'overdue':>7} {'delinq.':>7}")
+    for cid, t in matrix["totals"]["by_category"].items():
+        print(
+            f"{cid:28} {t['committed']:>9} {t['committed_published']:>5} {t['published']:>7} {t['fresh']:>6} "
+            f"{t['overdue']:>7} {t['delinquent']:>7}"
+        )
+    print(
+        f"coverage: {overall['committed_published']} of {overall['committed']} commitments published "
+        f"({overall['missing']} missing); {overall['published']} records: {overall['fresh']} fresh, "
+        f"{overall['overdue']} overdue, {overall['delinquent']} delinquent (as of {now:%Y-%m-%d %H:%M} UTC)"
+    )
+    return EXIT_OK
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     from catalog_seed import load_seed
 
@@ -506,6 +583,7 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     sim = PortalSimulator(load_seed(settings.seed_dir), seed_number=args.seed_number, port=args.sim_port)
+    _demo_today(sim)
     sim.start()
     print(sim.base_url, flush=True)
     try:
@@ -559,7 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="read every catalog whole, even where its probe says nothing changed since the last read",
         )
 
-    p = sub.add_parser("up", help="harvest everything in the seed, index it, then serve the API")
+    p = sub.add_parser("up", help="harvest everything in the seed, index it, then serve the API and web UI")
     harvest_opts(p)
     p.add_argument("--port", type=int, help="API port (default 8000)")
     p.add_argument("--host", help="API address (default 127.0.0.1)")
@@ -577,7 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="harvest once and exit")
     p.set_defaults(func=cmd_scheduler)
 
-    p = sub.add_parser("serve", help="serve the API over what the store and index hold")
+    p = sub.add_parser("serve", help="serve the API and web UI over what the store and index hold")
     p.add_argument("--port", type=int, help="API port (default 8000)")
     p.add_argument("--host", help="API address (default 127.0.0.1)")
     p.set_defaults(func=cmd_serve)
@@ -608,6 +686,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reindex", help="rebuild the search index from the store (no re-harvest)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser(
+        "coverage",
+        help="the commitment coverage matrix: committed, published and fresh per jurisdiction and category",
+        description=(
+            "Per jurisdiction and PDI category: whether the seed commits it to publish, how many active "
+            "police records it publishes, and how many are fresh, overdue and delinquent (HDX "
+            "data-freshness rules, judged now); totals per category and overall. 'kept' counts "
+            "committed categories with at least one record."
+        ),
+    )
+    p.add_argument("--jurisdiction", action="append", metavar="ID", help="only this jurisdiction (repeatable)")
+    p.add_argument("--category", action="append", metavar="ID", help="only this category (repeatable)")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="the matrix as JSON (the body of GET /api/coverage)")
+    form.add_argument("--csv", action="store_true", help="one CSV row per jurisdiction × category")
+    p.set_defaults(func=cmd_coverage)
 
     p = sub.add_parser("seed", help="validate the catalog seed and list its jurisdictions")
     p.add_argument("--json", action="store_true")

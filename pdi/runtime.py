@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from catalog.vocabulary import FreshnessStatus
 from catalog_seed import Seed, load_seed
 from index.base import IndexDocument, SearchIndex
 from index.documents import JurisdictionInfo, to_document
 from index.sqlite_fts import SqliteFtsIndex
 from pdi.settings import Settings, SettingsError
 from store import Store
+from store.coverage import freshness_statuses
 from store.store import RecordStatus
 
 
@@ -32,7 +35,16 @@ class Runtime:
 
 
 def jurisdiction_lookup(seed: Seed) -> dict[str, JurisdictionInfo]:
-    return {j.id: JurisdictionInfo(id=j.id, name=j.name, state=j.state, agency=j.agency) for j in seed}
+    return {
+        j.id: JurisdictionInfo(
+            id=j.id,
+            name=j.name,
+            state=j.state,
+            agency=j.agency,
+            committed=tuple(c.value for c in j.committed_categories),
+        )
+        for j in seed
+    }
 
 
 def open_index(settings: Settings) -> SearchIndex:
@@ -63,16 +75,19 @@ def rebuild_index(
     index: SearchIndex,
     jurisdictions: dict[str, JurisdictionInfo],
     progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
 ) -> tuple[int, int, float]:
     """Rebuild the index from the store (no re-harvest) with no downtime: searches see the old
-    index until the new one is complete. Returns (indexed, failed, seconds)."""
+    index until the new one is complete; freshness as of ``now`` (default the clock). Returns
+    (indexed, failed, seconds)."""
     started = time.monotonic()
     count = 0
+    statuses = freshness_statuses(store, now or datetime.now(UTC))
 
     def documents() -> Iterator[IndexDocument]:
         nonlocal count
         for stored in store.iter_records(status=RecordStatus.ACTIVE):
-            yield to_document(stored.record, jurisdictions)
+            yield to_document(stored.record, jurisdictions, statuses.get(stored.record.id, FreshnessStatus.UNKNOWN))
             count += 1
             if progress and count % 1000 == 0:
                 progress(count)

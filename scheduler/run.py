@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from catalog.classify import classify_record
+from catalog.freshness import assess_record
 from catalog.ids import record_id
 from catalog.record import CatalogRecord
 from catalog_seed.loader import SourcePlan
@@ -27,6 +29,7 @@ from harvesters.http import RETRY_STATUSES, FetchError, HttpClient
 from index.base import IndexUnavailable, SearchIndex
 from index.documents import JurisdictionInfo, to_document
 from index.sync import sync_index
+from store.coverage import snapshot_after_run
 from store.store import ChangeKind, RunStatus, Stage, Store, utcnow
 
 INDEX_BATCH = 200
@@ -111,6 +114,7 @@ class HarvestRun:
         workers: int = 8,
         progress: ProgressFn | None = None,
         probes: ProbePolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,  # "now" for freshness; tests pass the simulator's
     ) -> None:
         self.store = store
         self.index = index
@@ -120,6 +124,7 @@ class HarvestRun:
         self.workers = workers
         self.progress = progress
         self.probes = probes or ProbePolicy()
+        self.clock = clock
         self._write_lock = threading.Lock()
         self._index_errors = 0
         self._errors = 0
@@ -170,6 +175,7 @@ class HarvestRun:
                 },
                 summary.duration_s,
             )
+        snapshot_after_run(self.store, run_id, self.jurisdictions.values(), self.clock)
         return summary
 
     # Sources that walk a directory or crawl pages take longest when nothing is known yet.
@@ -193,7 +199,7 @@ class HarvestRun:
         if self.index is None:
             return
         try:
-            report = sync_index(self.store, self.index, self.jurisdictions)
+            report = sync_index(self.store, self.index, self.jurisdictions, now=self.clock())
         except IndexUnavailable as exc:
             with self._counter_lock:
                 self._errors += 1
@@ -468,7 +474,11 @@ class HarvestRun:
         if not records or self.index is None:
             return
         try:
-            report = self.index.upsert(to_document(r, self.jurisdictions) for r in records)
+            # the status from the record alone; the end-of-run index sync corrects the few it misses
+            now = self.clock()
+            report = self.index.upsert(
+                to_document(r, self.jurisdictions, assess_record(r, now).status) for r in records
+            )
         except IndexUnavailable as exc:
             self._error(run_id, plan, Stage.INDEX, f"index unavailable, run `pdi reindex` later: {exc}", None, None)
             return

@@ -211,3 +211,42 @@ http_cache = Table(
     Column("body", LargeBinary, nullable=False),
     Column("stored_at", UtcDateTime, nullable=False),
 )
+
+
+# ---- freshness and coverage (derived from the records; see store/coverage.py) ----------------
+
+record_freshness = Table(
+    "record_freshness",
+    metadata,
+    Column("record_id", _record_id(), primary_key=True),
+    Column("source_id", String(400), nullable=False),
+    Column("content_hash", String(64), nullable=False),  # of the record version these facts are from
+    Column("title", CleanText, nullable=False),
+    Column("jurisdiction", String(160), nullable=True),  # primary jurisdiction id
+    Column("jurisdictions", Text, nullable=False),  # JSON list of jurisdiction ids
+    Column("categories", Text, nullable=False),  # JSON list of category ids
+    Column("declared", CleanText, nullable=True),  # the period the portal declares, as mapped
+    Column("periodicity", String(40), nullable=True),  # the period judged by: ISO, irregular, never
+    Column("periodicity_source", String(16), nullable=False),  # PeriodicitySource
+    Column("last_update", UtcDateTime, nullable=True),
+    Column("update_times", Text, nullable=False),  # JSON list of data-update times seen, oldest first
+    Column("series_id", String(200), nullable=True),
+    Column("series_latest", Boolean, nullable=False, default=False),
+    Column("series_label", CleanText, nullable=True),  # the period this release covers ("2019")
+    Column("series_position", Integer, nullable=True),  # 0 for the series' oldest release
+    Column("refreshed_at", UtcDateTime, nullable=False),
+    Index("ix_freshness_source", "source_id"),
+    Index("ix_freshness_series", "series_id"),
+)
+
+coverage_snapshots = Table(
+    "coverage_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=True),  # the harvest run after which it was taken
+    Column("taken_at", UtcDateTime, nullable=False),
+    Column("overall", Text, nullable=False),  # JSON: the coverage totals
+    Column("by_category", Text, nullable=False),  # JSON: category id -> totals
+    Column("by_jurisdiction", Text, nullable=False),  # JSON: jurisdiction id -> totals and cells
+    Index("ix_coverage_taken", "taken_at"),
+)

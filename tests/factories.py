@@ -59,3 +59,33 @@ def make_record(
         ),
     )
     return classify_record(record)
+
+
+def make_dated_record(
+    remote_id: str,
+    title: str,
+    *,
+    last: datetime,
+    period: str | None = None,
+    words: str | None = None,
+    categories: tuple[str, ...] = ("use_of_force",),
+    jurisdictions: tuple[str, ...] = ("seattle-wa",),
+    source: str = "socrata:data.seattle.gov",
+) -> CatalogRecord:
+    """A police record with the given categories, jurisdictions and freshness fields: its last data
+    update, and its declared period as mapped (``period``, ISO) or as the portal's words."""
+    from catalog.record import CategoryAssignment
+    from catalog.vocabulary import Category
+
+    base = make_record(remote_id, title, jurisdiction=jurisdictions[0], source=source)
+    pdi = base.pdi.model_copy(
+        update={
+            "jurisdictions": list(jurisdictions),
+            "categories": [CategoryAssignment(category=Category(c), confidence=0.9) for c in categories],
+            "police_related": True,
+            "freshness": base.pdi.freshness.model_copy(
+                update={"accrual_periodicity": period, "declared_frequency": words, "last_data_update": last}
+            ),
+        }
+    )
+    return base.model_copy(update={"pdi": pdi})

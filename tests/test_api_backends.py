@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +25,10 @@ PARAMS = [
     {"category": "complaints"},
     {"platform": "ckan"},
     {"modified_after": "2026-01-01"},
+    {"freshness": "fresh"},
+    {"freshness": "overdue,delinquent", "q": "police"},
 ]
+NOW = datetime(2026, 11, 20, tzinfo=UTC)  # freshness is judged at this moment by both
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +49,10 @@ def clients(tmp_path_factory, seed):
     fts = SqliteFtsIndex(data / "index.sqlite")
     es = ElasticsearchIndex(url, alias=f"pdi-api-{uuid.uuid4().hex[:8]}")
     for idx in (fts, es):
-        rebuild_index(store, idx, lookup)
+        rebuild_index(store, idx, lookup, now=NOW)
     with (
-        TestClient(create_app(settings, store, fts, seed)) as a,
-        TestClient(create_app(settings, store, es, seed)) as b,
+        TestClient(create_app(settings, store, fts, seed, clock=lambda: NOW)) as a,
+        TestClient(create_app(settings, store, es, seed, clock=lambda: NOW)) as b,
     ):
         yield a, b
     es.client.indices.delete(index=f"{es.alias}-*", ignore_unavailable=True, allow_no_indices=True)

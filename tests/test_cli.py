@@ -334,3 +334,48 @@ def test_portal_text_cannot_drive_the_terminal():
 
     assert _printable("Use of Force\x1b[2J\x1b]0;pwned\x07 2019") == "Use of Force?[2J?]0;pwned? 2019"
     assert _printable("Café — 警察\tok") == "Café — 警察\tok"
+
+
+def test_coverage_prints_the_matrix_as_text_json_and_csv(tmp_path: Path):
+    from datetime import UTC, datetime, timedelta
+
+    from store import Store
+    from tests.factories import make_dated_record
+
+    now = datetime.now(UTC)
+    store = Store(f"sqlite:///{(tmp_path / 'data' / 'pdi.sqlite').as_posix()}")
+    store.create_schema()
+    for rec in (
+        make_dated_record("a", "Use of Force", last=now - timedelta(days=1), period="R/P1W"),
+        make_dated_record("b", "Use of Force Archive", last=now - timedelta(days=30), period="R/P1W"),
+    ):
+        store.upsert_record(rec, source_url="https://x.invalid", raw_content={}, fetched_at=now, run_id=None)
+    store.close()
+    env = _env(tmp_path)
+
+    def pdi(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*PDI, "coverage", *args], cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    r = pdi("--jurisdiction", "seattle-wa", "--json")
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    cell = body["jurisdictions"][0]["cells"]["use_of_force"]
+    assert cell == {"committed": True, "published": 2, "fresh": 1, "overdue": 0, "delinquent": 1}
+    r = pdi("--jurisdiction", "seattle-wa", "--category", "use_of_force", "--csv")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "jurisdiction,name,state,category,committed,published,fresh,overdue,delinquent",
+        "seattle-wa,Seattle,WA,use_of_force,yes,2,1,0,1",
+    ]
+    r = pdi()
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    seattle = next(line for line in lines if line.startswith("seattle-wa "))
+    assert seattle.split()[1:7] == ["7", "1", "2", "1", "0", "1"]
+    assert "arrests" in seattle.split("missing: ")[1].split(", ")
+    assert lines[-1].startswith("coverage: 1 of ") and "2 records: 1 fresh, 0 overdue, 1 delinquent" in lines[-1]
+    r = pdi("--jurisdiction", "gotham-nj")
+    assert r.returncode == 2 and r.stderr.strip() == (
+        "pdi coverage: unknown jurisdiction id(s): gotham-nj (see `pdi seed`)"
+    )
+    assert pdi("--category", "jaywalking").returncode == 2

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from catalog.vocabulary import FreshnessStatus
 from index.base import InvalidCursor, SearchQuery, SortOrder
 from index.documents import JurisdictionInfo, to_document
 from tests.factories import make_record
@@ -91,9 +92,31 @@ def test_filters_and_their_facet_counts(index):
 
 def test_facet_counts_match_filtered_totals(index):
     page = index.search(SearchQuery(size=1))
-    for facet in ("category", "jurisdiction", "state", "format"):
+    for facet in ("category", "jurisdiction", "state", "format", "freshness"):
         for fv in page.facets[facet]:
             assert index.search(SearchQuery(filters={facet: [fv.value]})).total == fv.count
+
+
+def test_freshness_facet_filter_and_fingerprint(index):
+    statuses = {"s1": "delinquent", "a1": "overdue", "d1": "delinquent"}
+    docs = [
+        to_document(index.records[k], JURISDICTIONS, FreshnessStatus(v))  # as the index sync computes them
+        for k, v in statuses.items()
+    ]
+    assert index.upsert(docs).indexed == 3
+    page = index.search(SearchQuery(size=100))
+    counts = {f.value: f.count for f in page.facets["freshness"]}
+    assert counts == {"unknown": 5, "delinquent": 2, "overdue": 1}
+    page = index.search(SearchQuery(filters={"freshness": ["delinquent", "overdue"]}, size=100))
+    assert set(_ids(page, index)) == {"s1", "a1", "d1"}
+    assert {h.summary["freshness"] for h in page.hits} == {"delinquent", "overdue"}
+    page = index.search(SearchQuery(q="force", filters={"freshness": ["delinquent"], "state": ["TX"]}))
+    assert _ids(page, index) == ["d1"]
+    # the status is part of what the index is checked against: a moved status is a stale document
+    prints = dict(index.fingerprints())
+    s1 = index.records["s1"]
+    assert prints[s1.id] == to_document(s1, JURISDICTIONS, FreshnessStatus.DELINQUENT).content_hash
+    assert prints[s1.id] != to_document(s1, JURISDICTIONS, FreshnessStatus.FRESH).content_hash
 
 
 def test_sort_by_modified_newest_first(index):
@@ -182,7 +205,7 @@ def test_column_names_and_jurisdiction_names_are_searchable(index):
 def test_fingerprints_and_rebuild(index):
     prints = dict(index.fingerprints())
     assert set(prints) == {r.id for r in index.records.values()}
-    assert all(prints[r.id] == r.content_hash() for r in index.records.values())
+    assert all(prints[r.id] == to_document(r, JURISDICTIONS).content_hash for r in index.records.values())
     keep = [index.records["s1"], index.records["d2"]]
     report = index.rebuild(to_document(r, JURISDICTIONS) for r in keep)
     assert report.indexed == 2 and index.count() == 2
