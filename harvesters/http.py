@@ -86,6 +86,13 @@ class HttpStats:
     refused_oversize: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     not_modified: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
+    def merge(self, other: HttpStats) -> None:
+        """Add another client's counts (a harvest shard's, from another process)."""
+        for name in ("requests", "retries", "bytes", "refused_oversize", "not_modified"):
+            mine: dict[str, int] = getattr(self, name)
+            for host, n in getattr(other, name).items():
+                mine[host] = mine.get(host, 0) + n
+
 
 class _HostGate:
     """Per-host concurrency and spacing; shared by every session of one client."""

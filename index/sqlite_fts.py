@@ -72,6 +72,13 @@ def fts_expression(q: str) -> str | None:
     return " AND ".join("(" + " OR ".join(f'"{" ".join(alt)}"' for alt in group) + ")" for group in groups)
 
 
+
+def _begin_write(conn: sqlite3.Connection) -> None:
+    """Take the write lock first (``BEGIN IMMEDIATE``), waiting out another process's writes for
+    the busy timeout. A transaction that reads first and then writes, after another process (a
+    harvest shard) wrote, fails at once with "database is locked"."""
+    conn.execute("BEGIN IMMEDIATE")
+
 class SqliteFtsIndex(SearchIndex):
     name = "sqlite-fts5"
 
@@ -111,6 +118,7 @@ class SqliteFtsIndex(SearchIndex):
         # One transaction per batch (a commit per document costs more than the document); a
         # savepoint per document keeps one bad document from failing the others.
         with self._write_lock, conn:
+            _begin_write(conn)
             for doc in documents:
                 try:
                     conn.execute("SAVEPOINT doc")
@@ -152,6 +160,7 @@ class SqliteFtsIndex(SearchIndex):
         report = IndexReport()
         conn = self._conn()
         with self._write_lock, conn:
+            _begin_write(conn)
             conn.execute("DELETE FROM fts")
             conn.execute("DELETE FROM facets")
             conn.execute("DELETE FROM docs")
@@ -183,6 +192,7 @@ class SqliteFtsIndex(SearchIndex):
         report = IndexReport()
         conn = self._conn()
         with self._write_lock, conn:
+            _begin_write(conn)
             for doc_id in ids:
                 if self._delete_one(conn, doc_id):
                     report.deleted += 1
@@ -191,6 +201,7 @@ class SqliteFtsIndex(SearchIndex):
     def clear(self) -> None:
         conn = self._conn()
         with self._write_lock, conn:
+            _begin_write(conn)
             conn.execute("DELETE FROM fts")
             conn.execute("DELETE FROM facets")
             conn.execute("DELETE FROM docs")

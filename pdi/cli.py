@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -108,15 +109,21 @@ def _start_demo_simulator(settings: Any, stack: ExitStack, seed: Any) -> Any:
 def _run_factory(rt: Any, sim: Any, progress: Any = None, full: bool = False) -> Any:
     """Builds harvest runs over the runtime's store and index (a fresh HTTP client each)."""
     from dataclasses import replace
+    from functools import partial
 
     from harvesters.http import HttpClient
-    from scheduler.run import HarvestRun
+    from pdi.runtime import harvest_parts
+    from scheduler.run import HarvestRun, Shards
     from store.store import StoreHttpCache
 
     http_settings = rt.settings.http()
     if sim is not None and "http_per_host_min_delay_s" not in rt.settings.model_fields_set:
         # the demo's portals are our own simulator on loopback: no need to space requests out
         http_settings = replace(http_settings, per_host_min_delay_s=0.0)
+
+    processes = rt.settings.harvest_processes or min(4, os.cpu_count() or 1)
+    open_parts = partial(harvest_parts, rt.settings, http_settings, sim.base_url if sim is not None else None)
+    shards = Shards(processes, open_parts) if processes > 1 else None
 
     def make_run() -> HarvestRun:
         return HarvestRun(
@@ -128,6 +135,7 @@ def _run_factory(rt: Any, sim: Any, progress: Any = None, full: bool = False) ->
             workers=rt.settings.harvest_workers,
             progress=progress,
             probes=rt.settings.probes(full=full),
+            shards=shards,
         )
 
     return make_run

@@ -6,16 +6,18 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from catalog.vocabulary import FreshnessStatus
 from catalog_seed import Seed, load_seed
+from harvesters.http import HttpClient, HttpSettings
 from index.base import IndexDocument, SearchIndex
 from index.documents import JurisdictionInfo, to_document
 from index.sqlite_fts import SqliteFtsIndex
 from pdi.settings import Settings, SettingsError
 from store import Store
 from store.coverage import freshness_statuses
-from store.store import RecordStatus
+from store.store import RecordStatus, StoreHttpCache
 
 
 @dataclass
@@ -94,3 +96,16 @@ def rebuild_index(
 
     report = index.rebuild(documents())
     return report.indexed, len(report.failed), time.monotonic() - started
+
+
+def harvest_parts(
+    settings: Settings, http_settings: HttpSettings, route_base: str | None
+) -> tuple[Store, SearchIndex, HttpClient]:
+    """A store, index and HTTP client for a harvest shard in another process (see
+    :class:`scheduler.run.Shards`): the same as this process's, opened again there. Requests go to
+    the simulator at ``route_base`` when given (the demo)."""
+    from simulator.server import route_url
+
+    store = Store(settings.store_url)
+    route = partial(route_url, route_base) if route_base else None
+    return store, open_index(settings), HttpClient(http_settings, route=route, cache=StoreHttpCache(store))

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         2, ge=1, le=100, description="complete harvests a dataset must be missing from before it is withdrawn"
     )
     harvest_workers: int = Field(8, ge=1, le=64, description="sources harvested at the same time")
+    harvest_processes: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="processes a harvest spreads its portal hosts over (parsing and mapping use a core "
+        "each); 0: one per CPU core, at most 4",
+    )
     harvest_probes: bool = Field(
         True,
         description="settle a source whose catalog probe (size and latest change, or structure) is "

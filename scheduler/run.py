@@ -11,11 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
+from multiprocessing import get_context
 from typing import Any
+from urllib.parse import urlsplit
 
 from catalog.classify import classify_record
 from catalog.freshness import assess_record
@@ -25,7 +27,7 @@ from catalog_seed.loader import SourcePlan
 from harvesters import registry
 from harvesters.base import GatherError, GatherStats, Harvester, Probe, ProbePolicy, RawRecord, SourceContext
 from harvesters.fanout import ordered_map
-from harvesters.http import RETRY_STATUSES, FetchError, HttpClient
+from harvesters.http import RETRY_STATUSES, FetchError, HttpClient, HttpStats
 from index.base import IndexUnavailable, SearchIndex
 from index.documents import JurisdictionInfo, to_document
 from index.sync import sync_index
@@ -102,6 +104,75 @@ class _Outcome:
     errors: list[tuple[Stage, str]] = field(default_factory=list)
 
 
+OpenParts = Callable[[], tuple[Store, SearchIndex | None, HttpClient]]
+
+
+@dataclass(frozen=True)
+class Shards:
+    """Spread a run's sources over ``processes`` processes (this one included), by host.
+
+    A harvest's work between requests (parsing, mapping, classifying, writing) holds Python's
+    interpreter lock, so one process uses one core however many threads wait on the network.
+    ``open`` builds, in each other process, its own store, index and HTTP client; it must be
+    picklable (a module-level function or a ``functools.partial`` of one), as processes are
+    spawned, not forked. Hosts are never split, so per-host politeness holds in each process.
+    """
+
+    processes: int
+    open: OpenParts
+
+
+@dataclass
+class _ShardResult:
+    results: list[SourceResult]
+    stats: HttpStats
+    errors: int
+    index_errors: int
+
+
+_shard_events: Any = None
+
+
+def _shard_init(events: Any) -> None:
+    global _shard_events
+    _shard_events = events
+
+
+def _shard_progress(event: str, result: SourceResult) -> None:
+    if _shard_events is not None:
+        _shard_events.put((event, result))
+
+
+def _harvest_shard(
+    open_parts: OpenParts,
+    jurisdictions: dict[str, JurisdictionInfo],
+    run_id: int,
+    plans: list[SourcePlan],
+    withdraw_after: int,
+    workers: int,
+    probes: ProbePolicy,
+) -> _ShardResult:
+    """One shard of a run, in a process of its own (see :class:`Shards`)."""
+    store, index, http = open_parts()
+    try:
+        run = HarvestRun(
+            store,
+            index,
+            jurisdictions,
+            http,
+            withdraw_after=withdraw_after,
+            workers=workers,
+            progress=_shard_progress,
+            probes=probes,
+        )
+        results = run.harvest_sources(run_id, plans)
+        return _ShardResult(results, http.stats, run._errors, run._index_errors)
+    finally:
+        if index is not None:
+            index.close()
+        store.close()
+
+
 class HarvestRun:
     def __init__(
         self,
@@ -114,6 +185,7 @@ class HarvestRun:
         workers: int = 8,
         progress: ProgressFn | None = None,
         probes: ProbePolicy | None = None,
+        shards: Shards | None = None,
         clock: Callable[[], datetime] = utcnow,  # "now" for freshness; tests pass the simulator's
     ) -> None:
         self.store = store
@@ -124,6 +196,7 @@ class HarvestRun:
         self.workers = workers
         self.progress = progress
         self.probes = probes or ProbePolicy()
+        self.shards = shards if shards is not None and shards.processes > 1 else None
         self.clock = clock
         self._write_lock = threading.Lock()
         self._index_errors = 0
@@ -136,10 +209,7 @@ class HarvestRun:
         summary = HarvestSummary(run_id=run_id, status=RunStatus.RUNNING, sources_total=len(plans))
         status = RunStatus.INTERRUPTED
         try:
-            with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(plans) or 1))) as pool:
-                futures = [pool.submit(self._harvest_source, run_id, plan) for plan in self._longest_first(plans)]
-                for future in as_completed(futures):
-                    summary.sources.append(future.result())
+            summary.sources = self._harvest_all(run_id, self._longest_first(plans))
             self._sync_index(run_id, summary)
             ok = sum(1 for s in summary.sources if s.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED))
             if ok == len(plans):
@@ -178,12 +248,84 @@ class HarvestRun:
         snapshot_after_run(self.store, run_id, self.jurisdictions.values(), self.clock)
         return summary
 
+    def harvest_sources(self, run_id: int, plans: list[SourcePlan]) -> list[SourceResult]:
+        """Harvest ``plans`` (in this order) for run ``run_id`` on this process's worker threads."""
+        results: list[SourceResult] = []
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(plans) or 1))) as pool:
+            futures = [pool.submit(self._harvest_source, run_id, plan) for plan in plans]
+            for future in as_completed(futures):
+                results.append(future.result())
+        return results
+
+    def _harvest_all(self, run_id: int, plans: list[SourcePlan]) -> list[SourceResult]:
+        """Every plan, on this process's threads and, with :attr:`shards`, on other processes: one
+        shard of hosts each, so every host's politeness stays with one process's HTTP client."""
+        groups = self._shard(plans) if self.shards is not None else [plans]
+        if len(groups) == 1:
+            return self.harvest_sources(run_id, plans)
+        assert self.shards is not None
+        context = get_context("spawn")  # never fork a process that runs threads
+        events = context.Queue()
+        relay = threading.Thread(target=self._relay, args=(events,), daemon=True)
+        relay.start()
+        try:
+            with ProcessPoolExecutor(
+                len(groups) - 1, mp_context=context, initializer=_shard_init, initargs=(events,)
+            ) as processes:
+                remote = [
+                    processes.submit(
+                        _harvest_shard,
+                        self.shards.open,
+                        dict(self.jurisdictions),
+                        run_id,
+                        group,
+                        self.withdraw_after,
+                        self.workers,
+                        self.probes,
+                    )
+                    for group in groups[1:]
+                ]
+                results = self.harvest_sources(run_id, groups[0])
+                for future in remote:
+                    shard = future.result()
+                    results += shard.results
+                    self.http.stats.merge(shard.stats)
+                    with self._counter_lock:
+                        self._errors += shard.errors
+                        self._index_errors += shard.index_errors
+        finally:
+            events.put(None)
+            relay.join(timeout=5)
+        return results
+
+    def _relay(self, events: Any) -> None:
+        """Pass the other processes' progress events to this run's progress callback."""
+        while (item := events.get()) is not None:
+            self._notify(*item)
+
+    def _shard(self, plans: list[SourcePlan]) -> list[list[SourcePlan]]:
+        """``plans`` in at most ``shards.processes`` groups of about equal expected time, every
+        source of one host in one group, each group keeping the longest-first order."""
+        assert self.shards is not None
+        expected = self._expected()
+        by_host: dict[str, list[SourcePlan]] = {}
+        for plan in plans:
+            by_host.setdefault(urlsplit(plan.url).netloc.lower(), []).append(plan)
+        count = max(1, min(self.shards.processes, len(by_host)))
+        groups: list[list[SourcePlan]] = [[] for _ in range(count)]
+        load = [0.0] * count
+        for hosted in sorted(by_host.values(), key=lambda ps: -sum(expected(p) for p in ps)):
+            emptiest = load.index(min(load))
+            groups[emptiest] += hosted
+            load[emptiest] += sum(expected(p) for p in hosted)
+        order = {plan.source_id: n for n, plan in enumerate(plans)}
+        return [sorted(g, key=lambda p: order[p.source_id]) for g in groups if g]
+
     # Sources that walk a directory or crawl pages take longest when nothing is known yet.
     _PLATFORM_WEIGHT = {"arcgis_server": 3.0, "html": 2.0}
 
-    def _longest_first(self, plans: list[SourcePlan]) -> list[SourcePlan]:
-        """Start the sources that took longest last time (or are slow by kind) first, so the run
-        ends close to its slowest source's own time rather than waiting for a late starter."""
+    def _expected(self) -> Callable[[SourcePlan], float]:
+        """A source's expected harvest time: its last run's, or a guess by kind when unknown."""
         last = self.store.last_source_runs()
 
         def expected(plan: SourcePlan) -> float:
@@ -192,6 +334,12 @@ class HarvestRun:
                 return float((run["finished_at"] - run["started_at"]).total_seconds())
             return self._PLATFORM_WEIGHT.get(plan.platform, 1.0) * 1000.0  # unknown: by kind, before known ones
 
+        return expected
+
+    def _longest_first(self, plans: list[SourcePlan]) -> list[SourcePlan]:
+        """Start the sources that took longest last time (or are slow by kind) first, so the run
+        ends close to its slowest source's own time rather than waiting for a late starter."""
+        expected = self._expected()
         return sorted(plans, key=lambda p: -expected(p))
 
     def _sync_index(self, run_id: int, summary: HarvestSummary) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
@@ -11,9 +12,10 @@ from catalog.ids import record_id
 from catalog.vocabulary import RecordStatus
 from harvesters.http import HttpClient, HttpSettings
 from index.base import SearchQuery
-from pdi.runtime import jurisdiction_lookup
-from scheduler.run import HarvestRun, ProbePolicy
+from pdi.runtime import harvest_parts, jurisdiction_lookup
+from scheduler.run import HarvestRun, ProbePolicy, Shards
 from simulator.server import PortalSimulator
+from store import Store
 from store.store import RunStatus
 
 SUBSET = ["seattle-wa", "hampton-va", "atlanta-ga"]  # Socrata, Socrata + statewide CKAN, ArcGIS Hub feed
@@ -327,3 +329,42 @@ def test_full_harvest_reads_every_catalog_whole(h):
     again = h.harvest(full=True)
     assert not any(s.unchanged_by_probe for s in again.sources)
     assert again.pages >= len(again.sources) and again.records_unchanged > 0
+
+
+# ---- shards: a run spread over processes by host ----------------------------------------------------
+
+
+def test_a_run_spread_over_two_processes_equals_one_in_one(h, settings, tmp_path):
+    """Both shards write one store and one embedded index; nothing doubled, nothing lost, every
+    source's progress relayed, and the other process's requests counted in the run's host stats."""
+    parts = partial(harvest_parts, settings, HttpSettings(timeout_s=5.0), h.sim.base_url)
+    events: list[tuple[str, str]] = []
+    client = HttpClient(HttpSettings(timeout_s=5.0), route=h.sim.route)
+    run = HarvestRun(
+        h.store,
+        h.index,
+        jurisdiction_lookup(h.seed),
+        client,
+        shards=Shards(2, parts),
+        progress=lambda event, r: events.append((event, r.source_id)),
+    )
+    plans = h.seed.sources(only=SUBSET)
+    hosts = {p.url.split("/")[2] for p in plans}
+    assert len(hosts) >= 2 and len(run._shard(plans)) == 2  # two groups of whole hosts
+    summary = run.run(plans, trigger="test")
+    assert summary.status is RunStatus.SUCCEEDED and summary.sources_ok == len(plans)
+    assert {s for e, s in events if e == "done"} == {p.source_id for p in plans}
+    assert h.store.count() == summary.records_new == h.index.count() > 20
+    served = {host: h.sim.request_count(host=host) for host in hosts}
+    assert {host: n for host, n in h.store.host_totals().items() if host in hosts} == {
+        host: {"requests": n, "retries": 0, "bytes": h.store.host_totals()[host]["bytes"]} for host, n in served.items()
+    }
+    # the same sources in one process find exactly what the two found
+    other = tmp_path / "one"
+    other.mkdir()
+    single_store = Store(f"sqlite:///{other / 'pdi.sqlite'}")
+    single_store.create_schema()
+    alone = HarvestRun(single_store, None, jurisdiction_lookup(h.seed), HttpClient(route=h.sim.route))
+    assert alone.run(plans).records_new == summary.records_new
+    assert {s.record.id for s in single_store.iter_records()} == h.active_ids()
+    single_store.close()
