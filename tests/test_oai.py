@@ -457,3 +457,59 @@ def test_validation_is_not_vacuous():
     broken_envelope = doc.format(ddi).replace("<datestamp>2026-01-01T00:00:00Z", "<datestamp>yesterday")
     with pytest.raises(Exception, match="datestamp"):
         validate_lax_payload(broken_envelope.encode())
+
+
+def test_openapi_documents_the_sync_endpoints(catalog):
+    doc = requests.get(f"{catalog.url}/openapi.json", timeout=30).json()
+    assert set(doc["paths"]["/oai"]) == {"get", "post"}
+    assert "resumptionToken" in doc["paths"]["/oai"]["get"]["description"]
+    changes = doc["paths"]["/api/changes"]["get"]
+    assert "withdrawn" in changes["description"] and {p["name"] for p in changes["parameters"]} == {
+        "since",
+        "cursor",
+        "size",
+    }
+
+
+# ---- settings: the public address and the repository identifier --------------------------------------
+
+
+def test_public_url_sets_the_base_url_and_the_repository_identifier(tmp_path, store, embedded_index, seed):
+    from fastapi.testclient import TestClient
+
+    from pdi.settings import load_settings
+
+    rec = make_record("x1", "Use of Force Incidents")
+    store.upsert_record(rec, source_url="https://x.invalid", raw_content={}, fetched_at=datetime.now(UTC), run_id=None)
+    settings = load_settings(data_dir=tmp_path, public_url="https://pdi.example.org/")
+    assert (settings.oai_repository, settings.oai_admin) == ("pdi.example.org", "admin@pdi.example.org")
+    with TestClient(create_app(settings, store, embedded_index, seed)) as client:
+        doc = client.get("/oai", params={"verb": "Identify"}).content
+        validate(doc)
+        assert etree.fromstring(doc).findtext(".//o:baseURL", namespaces=NS) == "https://pdi.example.org/oai"
+        doc = client.get("/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"}).content
+        assert etree.fromstring(doc).findtext(".//o:identifier", namespaces=NS) == f"oai:pdi.example.org:{rec.id}"
+    # an explicit identifier wins; an address that is no domain name falls back to the default
+    assert load_settings(public_url="https://a.example.org", oai_repository_id="b.example.org").oai_repository == (
+        "b.example.org"
+    )
+    assert load_settings(public_url="http://127.0.0.1:8000").oai_repository == REPOSITORY
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"public_url": "pdi.example.org"},
+        {"public_url": "ftp://pdi.example.org"},
+        {"public_url": "https://pdi.example.org/?x=1"},
+        {"oai_repository_id": "localhost"},
+        {"oai_repository_id": "pdi catalog.org"},
+        {"oai_admin_email": "nobody"},
+        {"oai_page_size": 0},
+    ],
+)
+def test_bad_sync_settings_are_refused(settings, overrides):  # settings: clears PDI_* variables
+    from pdi.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=f"PDI_{next(iter(overrides)).upper()}"):
+        load_settings(**overrides)

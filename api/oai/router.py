@@ -54,15 +54,6 @@ def _repository(request: Request, base_url: str) -> Repository:
     )
 
 
-@router.api_route(
-    "/oai",
-    methods=["GET", "POST"],
-    tags=["sync"],
-    summary="OAI-PMH 2.0 repository (oai_dc, DDI Codebook 2.5)",
-    description=DESCRIPTION,
-    response_class=Response,
-    responses={200: {"description": "an OAI-PMH response document", "content": {"text/xml": {}}}},
-)
 async def oai(request: Request) -> Response:
     pairs = list(request.query_params.multi_items())
     if request.method == "POST":
@@ -72,3 +63,18 @@ async def oai(request: Request) -> Response:
     base_url = f"{settings.public_url}/oai" if settings.public_url else str(request.url.replace(query="", fragment=""))
     document = await run_in_threadpool(respond, _repository(request, base_url), pairs)
     return Response(content=document, media_type="text/xml; charset=utf-8")
+
+
+_WHERE = {"GET": "arguments in the query string", "POST": "arguments as a form body"}
+for _method in ("GET", "POST"):  # one operation each, so each has its own OpenAPI operation id
+    router.add_api_route(
+        "/oai",
+        oai,
+        methods=[_method],
+        operation_id=f"oai_{_method.lower()}",
+        tags=["sync"],
+        summary=f"OAI-PMH 2.0 repository (oai_dc, DDI Codebook 2.5), {_WHERE[_method]}",
+        description=DESCRIPTION,
+        response_class=Response,
+        responses={200: {"description": "an OAI-PMH response document", "content": {"text/xml": {}}}},
+    )
