@@ -15,8 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import coverage, operations, routes, ui
+from api import changes, coverage, operations, routes, ui
 from api.deps import AppState
+from api.oai import router as oai
 from catalog_seed import Seed
 from index.base import IndexUnavailable, InvalidCursor, SearchIndex
 from pdi.settings import Settings
@@ -30,7 +31,8 @@ on their open-data portals, mapped onto one DCAT-US 1.1 catalog with a PDI exten
 (jurisdiction, categories, source, freshness, columns).
 
 Errors are JSON objects `{"error": "...", "detail": [...]}` with a 4xx status for bad input and
-503 when the search index cannot answer.
+503 when the search index cannot answer — except at `/oai`, which answers with the OAI-PMH
+protocol's own error codes in XML, as that protocol says.
 """
 
 
@@ -54,6 +56,7 @@ def create_app(
             {"name": "coverage", "description": "Commitment coverage and freshness, for a program office"},
             {"name": "harvests", "description": "Harvest runs, sources and the admin trigger"},
             {"name": "service", "description": "Health and metrics of the service"},
+            {"name": "sync", "description": "For inventories that sync our metadata: OAI-PMH and the changes feed"},
         ],
     )
     state = AppState(settings=settings, store=store, index=index, seed=seed, trigger=trigger)
@@ -92,6 +95,8 @@ def create_app(
     app.include_router(coverage.router)
     app.include_router(operations.router)
     ui.install(app)
+    app.include_router(changes.router)
+    app.include_router(oai.router)
     return app
 
 

@@ -180,3 +180,20 @@ class HealthResponse(BaseModel):
     version: str
     store: ComponentHealth
     index: ComponentHealth
+
+
+class ChangeEntry(BaseModel):
+    id: str
+    status: str = Field(description="active, or withdrawn when the dataset is gone from its portal")
+    changed_at: datetime = Field(description="when the catalog's record of it last changed")
+    first_seen: datetime
+    withdrawn_at: datetime | None = None
+    record: CatalogRecord = Field(description="the DCAT-US 1.1 dataset with the `pdi` extension")
+
+
+class ChangesResponse(BaseModel):
+    changes: list[ChangeEntry]
+    has_more: bool = Field(description="more changes follow: ask again with next_cursor")
+    next_cursor: str | None = Field(
+        description="where to go on from, now or at the next sync; null when nothing changed since `since`"
+    )

@@ -72,12 +72,12 @@ def fts_expression(q: str) -> str | None:
     return " AND ".join("(" + " OR ".join(f'"{" ".join(alt)}"' for alt in group) + ")" for group in groups)
 
 
-
 def _begin_write(conn: sqlite3.Connection) -> None:
     """Take the write lock first (``BEGIN IMMEDIATE``), waiting out another process's writes for
     the busy timeout. A transaction that reads first and then writes, after another process (a
     harvest shard) wrote, fails at once with "database is locked"."""
     conn.execute("BEGIN IMMEDIATE")
+
 
 class SqliteFtsIndex(SearchIndex):
     name = "sqlite-fts5"

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from harvesters.base import ProbePolicy
 from harvesters.http import DEFAULT_USER_AGENT, HttpSettings
 
 ENV_PREFIX = "PDI_"
+# An OAI-PMH repository identifier is a domain name (the oai-identifier scheme of the protocol).
+OAI_REPOSITORY_ID = r"^[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z][A-Za-z0-9-]*)+$"
+DEFAULT_OAI_REPOSITORY_ID = "pdi-catalog.local"
 
 
 class Environment(StrEnum):
@@ -91,6 +96,35 @@ class Settings(BaseSettings):
         description="minimum gap between requests to one portal host (the demo's local simulator uses 0 unless set)",
     )
     http_user_agent: str = Field(DEFAULT_USER_AGENT, min_length=8, description="User-Agent sent to portals")
+    public_url: str | None = Field(
+        None,
+        description="address users reach the API at (e.g. https://pdi.example.org), for the OAI-PMH base URL; "
+        "default: the address of each request",
+    )
+    oai_repository_id: str | None = Field(
+        None,
+        pattern=OAI_REPOSITORY_ID,
+        description="OAI-PMH repository identifier, a domain name; record identifiers are oai:<it>:<dataset id>, "
+        f"so set it once; default: the host of PDI_PUBLIC_URL if a domain name, else {DEFAULT_OAI_REPOSITORY_ID}",
+    )
+    oai_admin_email: str | None = Field(
+        None,
+        pattern=r"^\S+@(\S+\.)+\S+$",
+        description="contact address OAI-PMH Identify gives harvesters; default admin@<repository identifier>",
+    )
+    oai_page_size: int = Field(
+        100, ge=1, le=1000, description="records (identifiers: 5 times as many) per OAI-PMH list response"
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("must be an http(s) URL without query, e.g. https://pdi.example.org")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
@@ -113,6 +147,20 @@ class Settings(BaseSettings):
             full_read_every=timedelta(days=self.harvest_full_read_days),
             structure_trusted_for=timedelta(hours=self.harvest_structure_trust_hours),
         )
+
+    @property
+    def oai_repository(self) -> str:
+        """The OAI-PMH repository identifier in force (see ``oai_repository_id``)."""
+        if self.oai_repository_id:
+            return self.oai_repository_id
+        host = urlsplit(self.public_url).hostname if self.public_url else None
+        if host and re.match(OAI_REPOSITORY_ID, host):
+            return host
+        return DEFAULT_OAI_REPOSITORY_ID
+
+    @property
+    def oai_admin(self) -> str:
+        return self.oai_admin_email or f"admin@{self.oai_repository}"
 
     def http(self) -> HttpSettings:
         return HttpSettings(

@@ -4,6 +4,6 @@ SQLite by default, PostgreSQL for a deployment, both through SQLAlchemy. The sea
 derived from this store and can be rebuilt from it at any time without re-harvesting.
 """
 
-from store.store import ChangeKind, RunStatus, Store, StoreError
+from store.store import ChangeKey, ChangeKind, Facet, FacetFilter, RunStatus, Store, StoredRecord, StoreError
 
-__all__ = ["ChangeKind", "RunStatus", "Store", "StoreError"]
+__all__ = ["ChangeKey", "ChangeKind", "Facet", "FacetFilter", "RunStatus", "Store", "StoreError", "StoredRecord"]

@@ -100,6 +100,18 @@ raw_records = Table(
     Column("content", CleanText, nullable=False),  # the portal's JSON, untouched
 )
 
+# What a record belongs to, one row per (record, facet, value): its jurisdictions and categories.
+# Kept in step with ``records.data`` by every write, so a changes feed or an OAI-PMH set can select
+# records by jurisdiction or category in the database rather than by reading every record.
+record_facets = Table(
+    "record_facets",
+    metadata,
+    Column("record_id", _record_id(), ForeignKey("records.id"), primary_key=True),
+    Column("facet", String(16), primary_key=True),  # "jurisdiction" or "category"
+    Column("value", String(160), primary_key=True),
+    Index("ix_record_facets_value", "facet", "value", "record_id"),
+)
+
 record_history = Table(
     "record_history",
     metadata,

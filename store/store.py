@@ -17,15 +17,32 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, case, create_engine, event, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    case,
+    create_engine,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -42,6 +59,9 @@ RUN_LOCK_SPACE = 0x50444952  # "PDIR"
 # do not both create them.
 SCHEMA_LOCK = (RUN_LOCK_SPACE, 0)
 SOURCE_LOCK_SPACE = 0x50444953  # "PDIS": one advisory lock per source while a run of it starts
+# Advisory-lock key of PostgreSQL held by every transaction that stamps a change time (see
+# Store._change_time): change times then follow commit order, as they do on SQLite's single writer.
+CHANGE_CLOCK_LOCK = (0x50444943, 0)  # "PDIC"
 CONNECT_TIMEOUT_S = 10
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -76,6 +96,29 @@ class Stage(StrEnum):
     INDEX = "index"
 
 
+class Facet(StrEnum):
+    """What a record can be selected by in :meth:`Store.changes` (kept in ``record_facets``)."""
+
+    JURISDICTION = "jurisdiction"
+    CATEGORY = "category"
+
+
+@dataclass(frozen=True)
+class FacetFilter:
+    """Records with this facet value; ``value=None``: records with any value of the facet."""
+
+    facet: Facet
+    value: str | None = None
+
+
+@dataclass(frozen=True, order=True)
+class ChangeKey:
+    """A position in the changes order: (last_changed, id). Records are listed strictly after it."""
+
+    changed: datetime
+    id: str
+
+
 @dataclass(frozen=True)
 class StoredRecord:
     record: CatalogRecord
@@ -83,6 +126,20 @@ class StoredRecord:
     first_seen: datetime
     last_seen: datetime
     last_changed: datetime
+    withdrawn_at: datetime | None = None
+
+    @property
+    def change_key(self) -> ChangeKey:
+        return ChangeKey(self.last_changed, self.record.id)
+
+
+def record_facets(record: CatalogRecord) -> set[tuple[Facet, str]]:
+    """The (facet, value) pairs a record is selected by: its jurisdictions and its categories."""
+    out = {(Facet.JURISDICTION, j) for j in record.pdi.jurisdictions}
+    if record.pdi.jurisdiction:
+        out.add((Facet.JURISDICTION, record.pdi.jurisdiction))
+    out |= {(Facet.CATEGORY, c) for c in record.pdi.category_ids}
+    return out
 
 
 def utcnow() -> datetime:
@@ -211,8 +268,18 @@ class Store:
                         text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": SCHEMA_LOCK[0], "b": SCHEMA_LOCK[1]}
                     )
                 t.metadata.create_all(conn)
+                self._backfill_facets(conn)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot create tables in {self.display_url}: {_reason(exc)}") from exc
+
+    def _backfill_facets(self, conn: Connection) -> None:
+        """Fill ``record_facets`` for records written before that table existed (a store of an
+        older version). A store kept in step by every write has nothing to fill: one query."""
+        missing = select(t.records.c.id, t.records.c.data).where(
+            ~exists().where(t.record_facets.c.record_id == t.records.c.id)
+        )
+        for row in conn.execute(missing).all():
+            self._put_facets(conn, row.id, CatalogRecord.model_validate(json.loads(row.data)))
 
     def close(self) -> None:
         with self._run_locks_guard:
@@ -280,6 +347,34 @@ class Store:
         if done.rowcount == 0:
             conn.execute(insert(t.raw_records).values(**row))
 
+    def _put_facets(self, conn: Connection, record_id: str, record: CatalogRecord) -> None:
+        conn.execute(delete(t.record_facets).where(t.record_facets.c.record_id == record_id))
+        rows = [
+            {"record_id": record_id, "facet": facet.value, "value": value[:160]}
+            for facet, value in sorted(record_facets(record))
+        ]
+        if rows:
+            conn.execute(insert(t.record_facets), rows)
+
+    def _change_time(self, conn: Connection) -> datetime:
+        """The time to stamp a change with, taken inside the write transaction, after every change
+        already stored (a clock set back does not reorder them).
+
+        Writers take it one at a time (SQLite's write lock; an advisory lock on PostgreSQL) and
+        keep that lock until they commit, so change times follow commit order: a reader that has
+        paged the changes up to some (last_changed, id) never sees a record commit behind it later.
+        """
+        if self.dialect == "postgresql":
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": CHANGE_CLOCK_LOCK[0], "b": CHANGE_CLOCK_LOCK[1]}
+            )
+        latest = conn.execute(select(func.max(t.records.c.last_changed))).scalar()
+        now = utcnow()
+        latest = _aware(latest)
+        if latest is not None and now <= latest:
+            now = latest + timedelta(microseconds=1)
+        return now
+
     # ---- records -------------------------------------------------------------------------
 
     def upsert_record(
@@ -297,8 +392,8 @@ class Store:
         An unchanged record (same content hash) costs no write at all. Safe against another
         process writing the same record at the same time: exactly one of them reports it NEW, the
         other sees it as stored and reports UNCHANGED (or CHANGED if its content differs).
+        ``now`` (default: the store's change clock, see :meth:`_change_time`) stamps the change.
         """
-        now = now or utcnow()
         digest = record.content_hash()
         with self._read() as conn:
             row = conn.execute(
@@ -323,8 +418,6 @@ class Store:
             "police_related": record.pdi.police_related,
             "content_hash": digest,
             "data": data,
-            "last_seen": now,
-            "last_changed": now,
             "missed_harvests": 0,
             "withdrawn_at": None,
         }
@@ -334,9 +427,11 @@ class Store:
             .with_for_update()
         )
         with self._write() as conn:
+            stamp = now or self._change_time(conn)
+            values.update(last_seen=stamp, last_changed=stamp)
             # Read again under the lock: another process may have written it since.
             locked = conn.execute(current).first()
-            if locked is None and self._insert_new(conn, t.records, {"id": record.id, "first_seen": now, **values}):
+            if locked is None and self._insert_new(conn, t.records, {"id": record.id, "first_seen": stamp, **values}):
                 kind, fields = ChangeKind.NEW, ["*"]
             else:
                 if locked is None:  # another process inserted it between our read and our insert
@@ -347,11 +442,12 @@ class Store:
                 fields = _changed_fields(json.loads(locked.data), json.loads(data))
                 conn.execute(update(t.records).where(t.records.c.id == record.id).values(**values))
             self._put_raw(conn, record.id, raw_values)
+            self._put_facets(conn, record.id, record)
             conn.execute(
                 insert(t.record_history).values(
                     record_id=record.id,
                     run_id=run_id,
-                    at=now,
+                    at=stamp,
                     change=kind.value,
                     fields=json.dumps(fields),
                     content_hash=digest,
@@ -375,10 +471,10 @@ class Store:
         Never call this after a failed or partial gather: absence there proves nothing.
         Returns the ids withdrawn now.
         """
-        now = now or utcnow()
         seen = set(seen_ids)
         withdrawn: list[str] = []
         with self._write() as conn:
+            now = now or self._change_time(conn)
             # Locked in id order, so two processes settling one source queue rather than deadlock.
             rows = conn.execute(
                 select(t.records.c.id, t.records.c.missed_harvests, t.records.c.data)
@@ -487,6 +583,77 @@ class Store:
             query = query.where(t.records.c.status == status.value)
         with self._read() as conn:
             return int(conn.execute(query).scalar_one())
+
+    # ---- changes: what an inventory syncs from (the changes feed, OAI-PMH) -----------------
+
+    def changes(
+        self,
+        *,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        after: ChangeKey | None = None,
+        facets: Sequence[FacetFilter] = (),
+        limit: int = 100,
+    ) -> list[StoredRecord]:
+        """Records changed (new, changed, restored or withdrawn) in ``[since, before)``, ordered by
+        (last_changed, id), strictly after ``after``; each of ``facets`` must match. Withdrawn
+        records are included with their status, so a harvester learns of deletions.
+
+        Keyset paging on (last_changed, id) is stable while harvests write: a record changed
+        meanwhile moves to the end of the order (its new change time is later than every change
+        already stored; see :meth:`_change_time`), where the next pages find it again.
+        """
+        query = (
+            select(t.records)
+            .where(*self._change_filters(since, before, facets))
+            .order_by(t.records.c.last_changed, t.records.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(
+                or_(
+                    t.records.c.last_changed > after.changed,
+                    and_(t.records.c.last_changed == after.changed, t.records.c.id > after.id),
+                )
+            )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [_stored(row) for row in rows]
+
+    def count_changes(
+        self,
+        *,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        facets: Sequence[FacetFilter] = (),
+    ) -> int:
+        """How many records :meth:`changes` lists in all with these filters."""
+        query = select(func.count()).select_from(t.records).where(*self._change_filters(since, before, facets))
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def earliest_change(self) -> datetime | None:
+        """The change time of the record changed longest ago (None for an empty store)."""
+        with self._read() as conn:
+            return _aware(conn.execute(select(func.min(t.records.c.last_changed))).scalar())
+
+    @staticmethod
+    def _change_filters(
+        since: datetime | None, before: datetime | None, facets: Sequence[FacetFilter]
+    ) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if since is not None:
+            where.append(t.records.c.last_changed >= since)
+        if before is not None:
+            where.append(t.records.c.last_changed < before)
+        for f in facets:
+            member = exists().where(
+                t.record_facets.c.record_id == t.records.c.id, t.record_facets.c.facet == f.facet.value
+            )
+            if f.value is not None:
+                member = member.where(t.record_facets.c.value == f.value)
+            where.append(member)
+        return where
 
     def history(self, record_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """The record's changes, newest first. An entry whose columns differ from the version
@@ -840,6 +1007,7 @@ def _stored(row: Any) -> StoredRecord:
         first_seen=first_seen or utcnow(),
         last_seen=last_seen or utcnow(),
         last_changed=_aware(row.last_changed) or utcnow(),
+        withdrawn_at=_aware(row.withdrawn_at),
     )
 
 

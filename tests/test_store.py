@@ -562,3 +562,118 @@ def test_column_changes_name_what_users_rely_on():
         "retyped": [{"name": "a", "from": "text", "to": "number"}],
     }
     assert column_changes(before, list(before)) is None
+
+
+# ---- changes: what inventories sync from ------------------------------------------------------
+
+
+def _keys(rows) -> list[tuple[datetime, str]]:
+    return [(s.last_changed, s.record.id) for s in rows]
+
+
+def test_changes_come_in_change_order_with_withdrawals_and_facets(store):
+    from store import ChangeKey, Facet, FacetFilter
+
+    uof = make_record("abcd-0001", "Use of Force Incidents")
+    arrests = make_record("abcd-0002", "Arrests")
+    austin = make_record(
+        "abcd-0003", "Use of Force 2020", jurisdiction="austin-tx", source="socrata:data.austintexas.gov"
+    )
+    for rec in (uof, arrests, austin):
+        _put(store, rec)
+    assert store.changes() and [s.record.id for s in store.changes()] == [uof.id, arrests.id, austin.id]
+    assert store.count_changes() == 3
+    first = store.changes(limit=1)[0]
+    assert [s.record.id for s in store.changes(after=first.change_key)] == [arrests.id, austin.id]
+    # a change moves the record to the end of the order
+    _put(store, uof.model_copy(update={"description": "Revised by the police department."}))
+    assert [s.record.id for s in store.changes()] == [arrests.id, austin.id, uof.id]
+    assert [s.record.id for s in store.changes(after=first.change_key)] == [arrests.id, austin.id, uof.id]
+    # a withdrawal is a change, listed with its status
+    store.settle_source(SOURCE, {uof.id}, run_id=None, withdraw_after=1)
+    rows = store.changes()
+    assert [(s.record.id, s.status) for s in rows][-1] == (arrests.id, RecordStatus.WITHDRAWN)
+    assert rows[-1].withdrawn_at == rows[-1].last_changed
+    keys = _keys(rows)
+    assert keys == sorted(keys) and len(set(k[0] for k in keys)) == 3  # strictly increasing times
+    # windows and facets
+    since = rows[1].last_changed
+    assert [s.record.id for s in store.changes(since=since)] == [uof.id, arrests.id]
+    assert [s.record.id for s in store.changes(before=since)] == [austin.id]
+    assert store.count_changes(since=since) == 2
+    seattle = FacetFilter(Facet.JURISDICTION, "seattle-wa")
+    assert {s.record.id for s in store.changes(facets=[seattle])} == {uof.id, arrests.id}
+    force = FacetFilter(Facet.CATEGORY, "use_of_force")
+    assert {s.record.id for s in store.changes(facets=[force])} == {uof.id, austin.id}
+    assert [s.record.id for s in store.changes(facets=[seattle, force])] == [uof.id]
+    assert store.count_changes(facets=[FacetFilter(Facet.JURISDICTION)]) == 3
+    assert store.changes(facets=[FacetFilter(Facet.JURISDICTION, "gotham-nj")]) == []
+    assert store.changes(after=ChangeKey(rows[-1].last_changed, rows[-1].record.id)) == []
+    assert store.earliest_change() == rows[0].last_changed
+
+
+def test_change_times_increase_even_when_the_wall_clock_goes_back(store, monkeypatch):
+    import store.store as store_module
+
+    _put(store, make_record("abcd-0001", "Use of Force"))
+    stuck = store.get(make_record("abcd-0001", "x").id).last_changed - timedelta(hours=1)
+    monkeypatch.setattr(store_module, "utcnow", lambda: stuck)  # the clock was set back an hour
+    kept = [make_record(f"abcd-000{i}", f"Arrests {i}") for i in range(2, 6)]
+    for rec in kept:
+        _put(store, rec)
+    assert len(store.settle_source(SOURCE, {r.id for r in kept}, run_id=None, withdraw_after=1)) == 1
+    times = [s.last_changed for s in store.changes()]
+    assert len(times) == 5 and times == sorted(times) and len(set(times)) == 5
+
+
+def test_facets_of_an_older_store_are_filled_in_when_it_opens(store, store_url):
+    from store import Facet, FacetFilter
+
+    rec = make_record("abcd-0001", "Use of Force Incidents")
+    _put(store, rec)
+    with store.engine.begin() as conn:
+        conn.execute(t.record_facets.delete())
+    assert store.changes(facets=[FacetFilter(Facet.CATEGORY, "use_of_force")]) == []
+    Store(store_url).create_schema()
+    assert [s.record.id for s in store.changes(facets=[FacetFilter(Facet.CATEGORY, "use_of_force")])] == [rec.id]
+    assert _table_count(store, t.record_facets) == 2  # seattle-wa, use_of_force
+
+
+def test_paging_changes_while_another_store_writes_misses_nothing(store, other_store):
+    """A reader follows (last_changed, id) keys while another process writes new records and
+    changes old ones: at the end it has seen every record in its latest version."""
+    for i in range(20):
+        _put(store, make_record(f"old-{i:04d}", f"Arrests {i}"))
+    written: dict[str, str] = {}
+    done = threading.Event()
+
+    def writer() -> None:
+        try:
+            for i in range(60):
+                rec = make_record(f"new-{i:04d}", f"Use of Force {i}")
+                _put(other_store, rec)
+                written[rec.id] = rec.title
+                old = make_record(f"old-{i % 20:04d}", f"Arrests {i % 20}")
+                changed = old.model_copy(update={"title": f"Arrests {i % 20} v{i}"})
+                _put(other_store, changed)
+                written[changed.id] = changed.title
+        finally:
+            done.set()
+
+    th = threading.Thread(target=writer)
+    th.start()
+    latest: dict[str, str] = {}
+    after = None
+    while True:
+        finished = done.is_set()
+        rows = store.changes(after=after, limit=7)
+        for s in rows:
+            latest[s.record.id] = s.record.title
+        if rows:
+            after = rows[-1].change_key
+        elif finished:
+            break
+    th.join(timeout=60)
+    assert len(latest) == 80
+    for rid, title in written.items():
+        assert latest[rid] == title
