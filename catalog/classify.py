@@ -11,9 +11,10 @@ The result says what decided it, so a wrong call can be traced to a term.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from catalog.record import CatalogRecord, CategoryAssignment
 from catalog.vocabulary import Category, category_vocabulary
@@ -280,3 +281,92 @@ def classify_record(record: CatalogRecord) -> CatalogRecord:
     )
     pdi = record.pdi.model_copy(update={"categories": result.categories, "police_related": result.police_related})
     return record.model_copy(update={"pdi": pdi})
+
+
+# ---- classifier input as JSON (``pdi classify``, bench/labelled.py) ------------------------------
+
+
+class InputError(ValueError):
+    """A JSON object that cannot be classified: says which field is wrong and how."""
+
+
+@dataclass(frozen=True)
+class ClassifierInput:
+    """What the classifier reads about one dataset."""
+
+    title: str = ""
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+
+
+INPUT_FIELDS = ("title", "description", "keywords", "theme", "columns")
+
+
+def _text(obj: Mapping[str, Any], name: str) -> str:
+    value = obj.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"'{name}' must be a string, not {type(value).__name__}")
+    return value
+
+
+def _words(obj: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """A list of strings, or one comma-separated string."""
+    value = obj.get(name)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(w.strip() for w in value.split(",") if w.strip())
+    if isinstance(value, list) and all(isinstance(w, str) for w in value):
+        return tuple(value)
+    raise InputError(f"'{name}' must be a list of strings or a comma-separated string")
+
+
+def _column_names(value: object) -> tuple[str, ...]:
+    """Column names from a list of names or of objects with a ``name`` (and ``field_name``)."""
+    if not isinstance(value, list):
+        raise InputError("'columns' must be a list of names or of objects with a 'name'")
+    names: list[str] = []
+    for i, col in enumerate(value):
+        if isinstance(col, str):
+            names.append(col)
+        elif isinstance(col, dict) and isinstance(col.get("name"), str):
+            names.append(col["name"])
+            for alias in ("field_name", "fieldName"):
+                if isinstance(col.get(alias), str):
+                    names.append(col[alias])
+        else:
+            raise InputError(f"'columns' item {i} must be a name or an object with a string 'name'")
+    return tuple(names)
+
+
+def parse_input(obj: object) -> ClassifierInput:
+    """Read one dataset from a JSON object with any of ``title``, ``description``, ``keywords``
+    (or DCAT-US ``keyword``), ``theme`` (the portal's category) and ``columns`` (or ``pdi.columns``,
+    so a line of ``pdi map`` output is accepted). Raises :class:`InputError` on a wrong type or
+    when none of them is present."""
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, got {type(obj).__name__}")
+    keywords = _words(obj, "keywords") if obj.get("keywords") is not None else _words(obj, "keyword")
+    columns: tuple[str, ...] = ()
+    if obj.get("columns") is not None:
+        columns = _column_names(obj["columns"])
+    elif isinstance(obj.get("pdi"), dict) and obj["pdi"].get("columns") is not None:
+        columns = _column_names(obj["pdi"]["columns"])
+    result = ClassifierInput(
+        title=_text(obj, "title"),
+        description=_text(obj, "description"),
+        keywords=keywords,
+        themes=_words(obj, "theme"),
+        columns=columns,
+    )
+    if not (result.title.strip() or result.description.strip() or result.keywords or result.themes or columns):
+        raise InputError(f"none of {', '.join(INPUT_FIELDS)} is given")
+    return result
+
+
+def classify_input(inp: ClassifierInput) -> Classification:
+    return classify(inp.title, inp.description, inp.keywords, inp.themes, inp.columns)
