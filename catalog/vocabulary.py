@@ -67,33 +67,73 @@ class RecordStatus(StrEnum):
 
 @dataclass(frozen=True)
 class CategoryTerms:
+    """One category of ``data/categories.yaml`` (see the comment at the top of that file)."""
+
     category: Category
     definition: str
+    synonyms: tuple[str, ...]
     title_terms: tuple[str, ...]
     terms: tuple[str, ...]
     columns: tuple[str, ...]
+    police_by_itself: bool = False
+    broader: tuple[Category, ...] = ()
+
+
+VOCABULARY_FILE = "catalog/data/categories.yaml"
+_REQUIRED_LISTS = ("synonyms", "title_terms", "terms", "columns")
+_KNOWN_FIELDS = {"definition", *_REQUIRED_LISTS, "police_by_itself", "broader"}
+
+
+def _phrases(key: str, entry: dict[str, object], name: str) -> tuple[str, ...]:
+    value = entry.get(name)
+    if not isinstance(value, list) or not value or not all(isinstance(t, str) and t.strip() for t in value):
+        raise ValueError(f"{VOCABULARY_FILE}: {key}.{name} must be a non-empty list of phrases")
+    return tuple(t.strip().lower() for t in value)
+
+
+def parse_vocabulary(raw: object) -> dict[Category, CategoryTerms]:
+    """Check the parsed YAML against the Category enum and the field rules; errors name the field."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{VOCABULARY_FILE}: expected a mapping of category ids")
+    unknown = set(raw) - {c.value for c in Category}
+    missing = {c.value for c in Category} - set(raw)
+    if unknown or missing:
+        raise ValueError(
+            f"{VOCABULARY_FILE} does not match Category: unknown {sorted(unknown)}, missing {sorted(missing)}"
+        )
+    vocab: dict[Category, CategoryTerms] = {}
+    for key, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"{VOCABULARY_FILE}: {key} must be a mapping")
+        extra = set(entry) - _KNOWN_FIELDS
+        if extra:
+            raise ValueError(f"{VOCABULARY_FILE}: {key}: unknown field(s) {sorted(extra)}")
+        definition = entry.get("definition")
+        if not isinstance(definition, str) or not definition.strip():
+            raise ValueError(f"{VOCABULARY_FILE}: {key}.definition must be a sentence")
+        by_itself = entry.get("police_by_itself", False)
+        if not isinstance(by_itself, bool):
+            raise ValueError(f"{VOCABULARY_FILE}: {key}.police_by_itself must be true or false")
+        broader = entry.get("broader", [])
+        known = {c.value for c in Category}
+        if not isinstance(broader, list) or not all(b in known and b != key for b in broader):
+            raise ValueError(f"{VOCABULARY_FILE}: {key}.broader must list other category ids, got {broader!r}")
+        cat = Category(key)
+        vocab[cat] = CategoryTerms(
+            category=cat,
+            definition=definition.strip(),
+            synonyms=_phrases(key, entry, "synonyms"),
+            title_terms=_phrases(key, entry, "title_terms"),
+            terms=_phrases(key, entry, "terms"),
+            columns=_phrases(key, entry, "columns"),
+            police_by_itself=by_itself,
+            broader=tuple(Category(b) for b in broader),
+        )
+    return vocab
 
 
 @cache
 def category_vocabulary() -> dict[Category, CategoryTerms]:
     """The category vocabulary from ``data/categories.yaml``, checked against the enum."""
     text = resources.files("catalog").joinpath("data/categories.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
-    unknown = set(raw) - {c.value for c in Category}
-    missing = {c.value for c in Category} - set(raw)
-    if unknown or missing:
-        raise ValueError(
-            f"catalog/data/categories.yaml does not match Category: unknown {sorted(unknown)}, "
-            f"missing {sorted(missing)}"
-        )
-    vocab: dict[Category, CategoryTerms] = {}
-    for key, entry in raw.items():
-        cat = Category(key)
-        vocab[cat] = CategoryTerms(
-            category=cat,
-            definition=str(entry["definition"]),
-            title_terms=tuple(str(t).lower() for t in entry.get("title_terms", [])),
-            terms=tuple(str(t).lower() for t in entry.get("terms", [])),
-            columns=tuple(str(t).lower() for t in entry.get("columns", [])),
-        )
-    return vocab
+    return parse_vocabulary(yaml.safe_load(text))
