@@ -285,7 +285,10 @@ def classify(
     vetoes = _find(NOT_POLICE, tk)
     # Police words inside a vetoed phrase ("sheriff sales") say nothing about policing.
     tk = _strip(NOT_POLICE, tk)
-    police_words = _find(POLICE_CONTEXT, tk) + [w for w in tk.split() if _AGENCY_ABBREVIATION.match(w)]
+    # Agency abbreviations (SPD, CMPD) count in the title only: keywords are full of other
+    # acronyms (CFTC's "MPD" is its Market Participants Division).
+    agencies = [w for w in _strip(NOT_POLICE, t).split() if _AGENCY_ABBREVIATION.match(w)]
+    police_words = _find(POLICE_CONTEXT, tk) + agencies
     officer_columns = sorted(c for c in cols if OFFICER_COLUMN_WORDS.intersection(c.split("_")))
     police_in_description = _find(POLICE_CONTEXT, _strip(NOT_POLICE, d))
 

@@ -158,6 +158,13 @@ def test_more_look_alikes_are_not_police(title: str):
     assert classify(title).category_ids == []
 
 
+def test_agency_abbreviations_count_in_the_title_only():
+    # a real recorded record (CFTC data.json): MPD is its Market Participants Division
+    keywords = ["fcm", "retail foreign exchange", "dealer", "market participants", "mpd"]
+    assert not classify("Financial Data for FCMS", keywords=keywords).police_related
+    assert classify("BPD Officer Involved Injuries").category_ids == ["other_policing"]
+
+
 def test_analyze_folds_plurals_but_keeps_jargon():
     assert analyze("Uses of Force; OIS & EMS <b>Crashes</b> 9-1-1 Sheriff's Injuries") == (
         "use of force ois ems crash 911 sheriff injury"
