@@ -351,7 +351,8 @@ def classify(
         other = vocab[Category.OTHER_POLICING]
         why = _find((*other.synonyms, *other.title_terms), tk)
         if why or (not vetoes and (police_words or officer_columns)):
-            first = f"title: {why[0]!r}" if why else "police words without a listed category"
+            where = "title" if _find(why[:1], t) else "keywords"
+            first = f"{where}: {why[0]!r}" if why else "police words without a listed category"
             return Classification(
                 police_related=True,
                 categories=[
