@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
 
 from api.coverage import checked_statuses
 from api.deps import get_clock, get_index, get_seed, get_store
@@ -391,9 +392,43 @@ def jurisdiction_detail(
     )
 
 
-@router.get("/api/categories", tags=["search"], summary="The PDI category vocabulary")
-def categories() -> list[dict[str, str]]:
-    return [{"id": c.value, "definition": t.definition} for c, t in category_vocabulary().items()]
+class CategoryOut(BaseModel):
+    """One PDI category of the controlled vocabulary (``catalog/data/categories.yaml``)."""
+
+    id: str = Field(description="the category id: public interface, never renamed")
+    label: str
+    definition: str
+    synonyms: list[str] = Field(description="other names of the category that only police data has")
+    title_terms: list[str] = Field(description="words typical of its dataset titles")
+    terms: list[str] = Field(description="words that point to it in descriptions, keywords and portal categories")
+    columns: list[str] = Field(description="column names typical of it (normalised)")
+    police_by_itself: bool = Field(description="whether its title words alone say the data is police data")
+    broader: list[str] = Field(description="categories this one is a kind of")
+
+
+@router.get(
+    "/api/categories",
+    response_model=list[CategoryOut],
+    tags=["search"],
+    summary="The PDI category vocabulary",
+    description="Every category id with its definition, synonyms, typical title words, description words "
+    "and column names: what the classifier matches (`pdi classify`) and the `category` filter accepts.",
+)
+def categories() -> list[CategoryOut]:
+    return [
+        CategoryOut(
+            id=c.value,
+            label=c.value.replace("_", " "),
+            definition=t.definition,
+            synonyms=list(t.synonyms),
+            title_terms=list(t.title_terms),
+            terms=list(t.terms),
+            columns=list(t.columns),
+            police_by_itself=t.police_by_itself,
+            broader=[b.value for b in t.broader],
+        )
+        for c, t in category_vocabulary().items()
+    ]
 
 
 @router.get("/health", response_model=HealthResponse, tags=["service"], summary="Is the service up")

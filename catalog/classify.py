@@ -1,48 +1,43 @@
-"""A first rule-based classifier: is a dataset about policing, and which PDI categories is it?
+"""Rule-based classifier: is a dataset about policing, and which PDI categories is it?
 
-Evidence comes from the title (strongest), keywords/tags and portal category, column names and
-the description, each matched against the terms of ``data/categories.yaml``. Two guards keep
-city-portal look-alikes out: some categories only count when the text also speaks of police
-(``calls for service`` of a fire department, ``complaints`` about noise, ``citations`` of the
-building code), and a few phrases veto a match outright (``bus stops``, ``stop signs``).
-The result says what decided it, so a wrong call can be traced to a term.
+Evidence comes from the title (strongest), keywords/tags and portal category (``theme``), column
+names and the description, each matched against the phrases of ``data/categories.yaml``: a
+category's *synonyms* (names only police data has: "R2R", "Terry stops", "CCRB") decide by
+themselves; its *title terms* ("complaints", "citations", "calls for service") also need the
+text to speak of police, unless the category is ``police_by_itself`` (nobody else has
+officer-involved shootings). A few phrases veto a match outright ("fire department", "bus stops",
+"cardiac arrest", "police jury"). Text is matched as words with plurals folded ("Uses of Force"),
+camelCase split ("OfficerInvolvedShootings") and, for phrases of three words or more, one extra
+word allowed ("Deaths in Sheriff's Custody").
+
+Overlapping names are resolved as a reader would: a phrase inside a longer one belongs to the
+longer one ("traffic stops" is not also ``stops``), a narrower category wins over the broader one
+it touches ("Hate Crime Incidents" is ``hate_crimes``), and a title that names both vehicle and
+pedestrian stops is ``stops`` (mixed kind). The result says what decided it, so a wrong call can
+be traced to a phrase.
 """
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
+from typing import Any
 
 from catalog.record import CatalogRecord, CategoryAssignment
-from catalog.vocabulary import Category, category_vocabulary
+from catalog.vocabulary import Category, CategoryTerms, category_vocabulary
 
-# Categories whose words alone say "police" (nobody else has officer-involved shootings).
-INTRINSIC = frozenset(
-    {
-        Category.USE_OF_FORCE,
-        Category.OFFICER_INVOLVED_SHOOTINGS,
-        Category.TRAFFIC_STOPS,
-        Category.PEDESTRIAN_STOPS,
-        Category.FIELD_CONTACTS,
-        Category.ARRESTS,
-        Category.ASSAULTS_ON_OFFICERS,
-        Category.CRIME_INCIDENTS,
-        Category.VEHICLE_PURSUITS,
-        Category.DEATHS_IN_CUSTODY,
-        Category.HATE_CRIMES,
-    }
-)
-
+# Words that say the text is about police, wherever they appear (folded like the text).
 POLICE_CONTEXT = (
     "police",
+    "policing",
     "sheriff",
     "law enforcement",
     "officer",
-    "officers",
     "patrol",
-    "precinct",
     "deputy",
     "deputies",
     "trooper",
@@ -50,81 +45,75 @@ POLICE_CONTEXT = (
     "internal affairs",
     "sworn",
     "pd",
-    "cmpd",
-    "impd",
-    "nypd",
-    "lapd",
-    "sfpd",
-    "spd",
-    "apd",
-    "dpd",
-    "mpd",
-    "opd",
-    "bpd",
-    "nopd",
-    "lmpd",
-    "slmpd",
-    "cpd",
-    "tpd",
-    "hpd",
-    "mcpd",
-    "sapd",
-    "rpd",
     "crime",
-    "crimes",
     "ripa",
     "racial and identity profiling",
     "racial profiling",
     "stop data",
     "traffic citation",
-    "traffic citations",
-    "moving violations",
+    "moving violation",
 )
 
 # Phrases that make a match meaningless for policing, unless police words are also present.
 NOT_POLICE = (
     "fire department",
-    "fire incidents",
-    "fire calls",
+    "fire incident",
+    "fire call",
     "fire and ems",
-    "fire/ems",
+    "fire ems",
+    "fire response",
+    "fire prevention",
+    "fire inspection",
+    "firefighter",
     "ems",
     "emergency medical",
+    "cardiac arrest",
     "311",
     "bus stop",
-    "bus stops",
     "transit stop",
-    "transit stops",
+    "rail stop",
+    "paratransit",
     "stop sign",
-    "stop signs",
+    "stop work",
     "building code",
     "code enforcement",
-    "code violations",
+    "code violation",
+    "health code",
     "restaurant",
     "food inspection",
+    "food establishment",
     "noise complaint",
-    "noise complaints",
     "sheriff sale",
-    "sheriff sales",
-    "sheriffs sale",
-    "sheriffs sales",
     "animal",
-    "parking citations",
-    "parking tickets",
+    "parking citation",
+    "parking ticket",
+    "red light camera",
+    "speed camera",
     "library",
     "water quality",
+    "police jury",  # a Louisiana parish's governing body
 )
+
+# Column-name words that say the rows are about officers (so the data is police data).
+OFFICER_COLUMN_WORDS = frozenset({"officer", "badge", "deputy", "sworn"})
+# A title that names both kinds of stop is a mixed (``stops``) dataset.
+VEHICLE_WORDS = ("traffic", "vehicle", "motor vehicle", "driver")
+PEDESTRIAN_WORDS = ("pedestrian",)
 
 # Evidence weights: a title naming the category decides it; other fields support it.
 W_TITLE = 3.0
 W_KEYWORD = 1.5
 W_COLUMN = 1.0
 W_DESCRIPTION = 0.75
+W_LEAD = 0.75  # extra, when the title names nothing and the description's opening names the category
 MAX_COLUMN_SCORE = 3.0
 THRESHOLD = 1.5
 SECONDARY_MIN = 3.0  # without a title hit, a category needs this much other evidence beside one that has one
+LEAD_CHARS = 250
 # Agency abbreviations such as SPD, FLPD, CMPD, LMPD.
 _AGENCY_ABBREVIATION = re.compile(r"^[a-z]{1,5}pd$")
+_TOKEN = re.compile(r"[a-z0-9]+")
+_KEEP_ENDINGS = ("ss", "us", "is", "ics")
 
 
 @dataclass(frozen=True)
@@ -138,47 +127,143 @@ class Classification:
         return [c.category.value for c in self.categories]
 
 
-def _norm(text: str) -> str:
-    text = re.sub(r"<[^>]+>", " ", text)  # descriptions are often HTML
-    text = text.lower().replace("_", " ").replace("-", " ")
-    return re.sub(r"[^a-z0-9/&]+", " ", text).strip()
+@cache
+def _fold(word: str) -> str:
+    """A light plural fold, predictable on jargon (``ois`` and ``ems`` stay as they are)."""
+    if len(word) <= 3 or word.isdigit() or word.endswith(_KEEP_ENDINGS):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes")):
+        return word[:-2]
+    if word.endswith("s"):
+        return word[:-1]
+    return word
+
+
+def analyze(text: str) -> str:
+    """Text as folded lower-case words separated by single spaces (HTML and punctuation dropped)."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))  # descriptions are often HTML
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)  # OfficerInvolvedShootings
+    text = re.sub(r"\b9-1-1\b", "911", text)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    return " ".join(_fold(w) for w in _TOKEN.findall(text) if w != "s")  # "sheriff's" -> sheriff
+
+
+@dataclass(frozen=True)
+class _Hit:
+    phrase: str
+    start: int
+    end: int
+    words: int
+    gapped: bool  # matched with a word inserted, so it explains no other phrase
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    pattern: re.Pattern[str]
+    words: int
+    first: str  # a cheap substring test before the regular expression
 
 
 @cache
-def _pattern(term: str) -> re.Pattern[str]:
-    words = _norm(term).split()
-    return re.compile(r"(?<![a-z0-9])" + r"\s+".join(re.escape(w) for w in words) + r"(?![a-z0-9])")
+def _phrase(phrase: str) -> _Phrase | None:
+    words = analyze(phrase).split()
+    if not words:
+        return None
+    sep = r" (?:[a-z0-9]+ )?" if len(words) >= 3 else " "
+    pattern = re.compile(r"(?<![a-z0-9])" + sep.join(re.escape(w) for w in words) + r"(?![a-z0-9])")
+    return _Phrase(pattern, len(words), words[0])
 
 
-@cache
-def _runs(term: str) -> frozenset[str]:
-    """The letter/digit runs of a normalised term. Each is a whole run of any text the term's
-    pattern matches, so a term whose runs are not all in a text cannot match it."""
-    return frozenset(re.findall(r"[a-z0-9]+", _norm(term)))
-
-
-@lru_cache(maxsize=256)
-def _text_runs(text: str) -> frozenset[str]:
-    return frozenset(re.findall(r"[a-z0-9]+", text))
-
-
-def _find(terms: Iterable[str], text: str) -> list[str]:
-    """The terms found in ``text``, in the order given. The set test skips the regular expression
-    for terms that cannot match (most of them), with the same result."""
+def _hits(phrases: Iterable[str], text: str) -> list[_Hit]:
+    out: list[_Hit] = []
     if not text:
-        return []
-    present = _text_runs(text)
-    return [t for t in terms if _runs(t) <= present and _pattern(t).search(text)]
+        return out
+    for phrase in phrases:
+        compiled = _phrase(phrase)
+        if compiled is None or compiled.first not in text:
+            continue
+        for m in compiled.pattern.finditer(text):
+            n = compiled.words
+            out.append(_Hit(phrase, m.start(), m.end(), n, gapped=m.group(0).count(" ") + 1 > n))
+    return out
+
+
+def _find(phrases: Iterable[str], text: str) -> list[str]:
+    return list(dict.fromkeys(h.phrase for h in _hits(phrases, text)))
+
+
+def _strip(phrases: Iterable[str], text: str) -> str:
+    for hit in _hits(phrases, text):
+        text = text[: hit.start] + " " * (hit.end - hit.start) + text[hit.end :]
+    return text
 
 
 def _norm_column(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def _strip(phrases: Iterable[str], text: str) -> str:
-    for phrase in phrases:
-        text = _pattern(phrase).sub(" ", text)
-    return text
+def _touch(a: _Hit, b: _Hit) -> bool:
+    """Overlapping or next to each other (one space between)."""
+    return a.start <= b.end + 1 and b.start <= a.end + 1
+
+
+def _explained(hit: _Hit, by: _Hit) -> bool:
+    """``hit`` lies inside the longer contiguous phrase ``by``."""
+    return not by.gapped and by.words > hit.words and by.start <= hit.start and hit.end <= by.end
+
+
+@dataclass
+class _Evidence:
+    score: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    title: list[_Hit] = field(default_factory=list)
+    named: bool = False  # a synonym (a police-only name) was found in the title or keywords
+    lead: _Hit | None = None  # the first phrase that names it in the description's opening
+
+
+def _category_evidence(terms: CategoryTerms, t: str, k: str, d: str, lead: str, cols: set[str]) -> _Evidence:
+    ev = _Evidence()
+    named = _hits(terms.synonyms, t)
+    ev.title = named + _hits(terms.title_terms, t)
+    if ev.title:
+        longest = max(ev.title, key=lambda h: (h.words, -h.start))
+        ev.score += W_TITLE + 0.1 * longest.words
+        ev.notes.append(f"title: {longest.phrase!r}")
+    key_named = _find(terms.synonyms, k)
+    key_hits = key_named or _find((*terms.title_terms, *terms.terms), k)
+    if key_hits:
+        ev.score += W_KEYWORD
+        ev.notes.append(f"keywords: {key_hits[0]!r}")
+    ev.named = bool(named or key_named)
+    col_hits = sorted(cols.intersection(terms.columns))
+    if col_hits:
+        ev.score += min(MAX_COLUMN_SCORE, W_COLUMN * len(col_hits))
+        ev.notes.append(f"columns: {', '.join(col_hits[:3])}")
+    desc_hits = _find((*terms.synonyms, *terms.terms), d)
+    if desc_hits:
+        ev.score += W_DESCRIPTION
+        ev.notes.append(f"description: {desc_hits[0]!r}")
+    lead_hits = _hits((*terms.synonyms, *terms.title_terms), lead)
+    ev.lead = min(lead_hits, key=lambda h: h.start) if lead_hits else None
+    return ev
+
+
+def _resolve_overlaps(found: dict[Category, _Evidence]) -> set[Category]:
+    """Categories whose title words belong to another category's phrase (see the module doc)."""
+    vocab = category_vocabulary()
+    dropped: set[Category] = set()
+    for cat, ev in found.items():
+        if not ev.title:
+            continue
+        others = [(c, h) for c, e in found.items() if c is not cat for h in e.title]
+        if all(any(_explained(hit, by) for _, by in others) for hit in ev.title):
+            dropped.add(cat)
+        narrower = [h for c, h in others if cat in vocab[c].broader]
+        if narrower and all(any(_touch(hit, by) for by in narrower) for hit in ev.title):
+            dropped.add(cat)
+    return dropped
 
 
 def classify(
@@ -189,99 +274,106 @@ def classify(
     columns: Sequence[str] = (),
 ) -> Classification:
     """Decide police-relatedness and categories (best first) from a dataset's metadata."""
-    t = _norm(title)
-    d = _norm(description)
-    k = _norm(" | ".join([*keywords, *themes]))
+    vocab = category_vocabulary()
+    t = analyze(title)
+    d = analyze(description)
+    lead = analyze(re.sub(r"<[^>]+>", " ", description).strip()[:LEAD_CHARS])
+    k = " | ".join(analyze(w) for w in (*keywords, *themes))  # no phrase spans two keywords
     cols = {_norm_column(c) for c in columns if c}
 
-    vetoes = _find(NOT_POLICE, " ".join((t, k)))
+    tk = f"{t} | {k}"
+    vetoes = _find(NOT_POLICE, tk)
     # Police words inside a vetoed phrase ("sheriff sales") say nothing about policing.
-    tk = _strip(vetoes, " ".join((t, k)))
-    police_words = _find(POLICE_CONTEXT, tk) + [w for w in tk.split() if _AGENCY_ABBREVIATION.match(w)]
-    police_in_description = _find(POLICE_CONTEXT, _strip(vetoes, d))
+    tk = _strip(NOT_POLICE, tk)
+    # Agency abbreviations (SPD, CMPD) count in the title only: keywords are full of other
+    # acronyms (CFTC's "MPD" is its Market Participants Division).
+    agencies = [w for w in _strip(NOT_POLICE, t).split() if _AGENCY_ABBREVIATION.match(w)]
+    police_words = _find(POLICE_CONTEXT, tk) + agencies
+    officer_columns = sorted(c for c in cols if OFFICER_COLUMN_WORDS.intersection(c.split("_")))
+    police_in_description = _find(POLICE_CONTEXT, _strip(NOT_POLICE, d))
 
-    scores: dict[Category, float] = {}
-    evidence: dict[Category, list[str]] = {}
-    title_phrase: dict[Category, str] = {}
-    for cat, terms in category_vocabulary().items():
-        if cat is Category.OTHER_POLICING:
-            continue
-        ev: list[str] = []
-        score = 0.0
-        hits = _find(terms.title_terms, t)
-        if hits:
-            # the longer the phrase the title names, the surer ("officer involved shooting" > "crime")
-            longest = max(hits, key=lambda h: len(h.split()))
-            score += W_TITLE + 0.1 * len(longest.split())
-            ev.append(f"title: {longest!r}")
-            title_phrase[cat] = _norm(longest)
-        hits = _find((*terms.title_terms, *terms.terms), k)
-        if hits:
-            score += W_KEYWORD
-            ev.append(f"keywords: {hits[0]!r}")
-        col_hits = sorted(cols.intersection(terms.columns))
-        if col_hits:
-            score += min(MAX_COLUMN_SCORE, W_COLUMN * len(col_hits))
-            ev.append(f"columns: {', '.join(col_hits[:3])}")
-        hits = _find(terms.terms, d)
-        if hits:
-            score += W_DESCRIPTION
-            ev.append(f"description: {hits[0]!r}")
-        if score >= THRESHOLD:
-            scores[cat] = score
-            evidence[cat] = ev
+    found: dict[Category, _Evidence] = {
+        cat: _category_evidence(terms, t, k, d, lead, cols)
+        for cat, terms in vocab.items()
+        if cat is not Category.OTHER_POLICING
+    }
+    leads = [ev.lead.start for ev in found.values() if ev.lead]
+    if leads and not any(ev.title for ev in found.values()):
+        # A vague title ("Monthly Report"): the category the description's opening names first is
+        # what the data is ("Officer-involved shootings investigated by the homicide bureau").
+        for ev in found.values():
+            if ev.lead and ev.lead.start == min(leads):
+                ev.score += W_LEAD
+                ev.notes.append(f"description names it first: {ev.lead.phrase!r}")
+    found = {cat: ev for cat, ev in found.items() if ev.score >= THRESHOLD}
+    for cat in _resolve_overlaps(found):
+        del found[cat]
 
-    # The same title words explained by a longer phrase belong to that phrase's category:
-    # "traffic stops" is traffic_stops, not also stops; "hate crimes" is not also crime_incidents.
-    for cat, phrase in title_phrase.items():
-        if cat in scores and any(
-            phrase != other and _pattern(phrase).search(other) for c, other in title_phrase.items() if c is not cat
-        ):
-            del scores[cat]
+    stop_kinds = (Category.TRAFFIC_STOPS, Category.PEDESTRIAN_STOPS, Category.STOPS)
+    if (
+        any(found.get(c) and found[c].title for c in stop_kinds)
+        and _find(VEHICLE_WORDS, t)
+        and _find(PEDESTRIAN_WORDS, t)
+    ):
+        mixed = _Evidence(
+            score=max(found[c].score for c in stop_kinds if c in found),
+            notes=["title: names vehicle and pedestrian stops"],
+            title=[h for c in stop_kinds if c in found for h in found[c].title],
+            named=True,
+        )
+        for c in stop_kinds:
+            found.pop(c, None)
+        found[Category.STOPS] = mixed
 
     # When the title names a category, others need more than columns or a word in the description:
     # a stop table's columns (reason_for_stop) do not make a RIPA dataset a traffic-stop one.
-    if any(cat in title_phrase for cat in scores):
-        scores = {c: v for c, v in scores.items() if c in title_phrase or v > SECONDARY_MIN}
+    if any(ev.title for ev in found.values()):
+        found = {c: ev for c, ev in found.items() if ev.title or ev.score > SECONDARY_MIN}
 
-    has_context = bool(police_words) or bool(police_in_description and not vetoes)
-    kept: dict[Category, float] = {}
-    for cat, score in scores.items():
-        if vetoes and not police_words:
-            continue
-        if cat in INTRINSIC or has_context:
-            kept[cat] = score
+    # A title that names police-only data speaks of police for its other words too.
+    named_police = any(ev.title and (vocab[c].police_by_itself or ev.named) for c, ev in found.items())
+    has_context = bool(police_words or officer_columns or named_police or (police_in_description and not vetoes))
+    kept = {
+        cat: ev
+        for cat, ev in found.items()
+        if not (vetoes and not police_words) and (vocab[cat].police_by_itself or ev.named or has_context)
+    }
 
     notes: list[str] = []
     if police_words:
         notes.append(f"police context: {', '.join(police_words[:3])}")
+    if officer_columns:
+        notes.append(f"officer columns: {', '.join(officer_columns[:3])}")
     if vetoes:
         notes.append(f"non-police context: {', '.join(vetoes[:3])}")
 
     if not kept:
-        other = _find(category_vocabulary()[Category.OTHER_POLICING].title_terms, tk)
-        if other:
+        other = vocab[Category.OTHER_POLICING]
+        why = _find((*other.synonyms, *other.title_terms), tk)
+        if why or (not vetoes and (police_words or officer_columns)):
+            where = "title" if _find(why[:1], t) else "keywords"
+            first = f"{where}: {why[0]!r}" if why else "police words without a listed category"
             return Classification(
                 police_related=True,
                 categories=[
                     CategoryAssignment(
                         category=Category.OTHER_POLICING,
                         confidence=0.5,
-                        evidence=[f"title: {other[0]!r}", *notes, "no listed category matched"],
+                        evidence=[first, *notes, "no listed category matched"],
                     )
                 ],
                 evidence=notes,
             )
         return Classification(police_related=False, categories=[], evidence=notes)
 
-    ranked = sorted(kept.items(), key=lambda kv: (-kv[1], kv[0].value))
+    ranked = sorted(kept.items(), key=lambda kv: (-kv[1].score, kv[0].value))
     assignments = [
         CategoryAssignment(
             category=cat,
-            confidence=round(min(0.99, score / (score + 1.5)), 3),
-            evidence=evidence[cat] + notes,
+            confidence=round(min(0.99, ev.score / (ev.score + 1.5)), 3),
+            evidence=ev.notes + notes,
         )
-        for cat, score in ranked
+        for cat, ev in ranked
     ]
     return Classification(police_related=True, categories=assignments, evidence=notes)
 
@@ -297,3 +389,92 @@ def classify_record(record: CatalogRecord) -> CatalogRecord:
     )
     pdi = record.pdi.model_copy(update={"categories": result.categories, "police_related": result.police_related})
     return record.model_copy(update={"pdi": pdi})
+
+
+# ---- classifier input as JSON (``pdi classify``, bench/labelled.py) ------------------------------
+
+
+class InputError(ValueError):
+    """A JSON object that cannot be classified: says which field is wrong and how."""
+
+
+@dataclass(frozen=True)
+class ClassifierInput:
+    """What the classifier reads about one dataset."""
+
+    title: str = ""
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+
+
+INPUT_FIELDS = ("title", "description", "keywords", "theme", "columns")
+
+
+def _text(obj: Mapping[str, Any], name: str) -> str:
+    value = obj.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"'{name}' must be a string, not {type(value).__name__}")
+    return value
+
+
+def _words(obj: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """A list of strings, or one comma-separated string."""
+    value = obj.get(name)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(w.strip() for w in value.split(",") if w.strip())
+    if isinstance(value, list) and all(isinstance(w, str) for w in value):
+        return tuple(value)
+    raise InputError(f"'{name}' must be a list of strings or a comma-separated string")
+
+
+def _column_names(value: object) -> tuple[str, ...]:
+    """Column names from a list of names or of objects with a ``name`` (and ``field_name``)."""
+    if not isinstance(value, list):
+        raise InputError("'columns' must be a list of names or of objects with a 'name'")
+    names: list[str] = []
+    for i, col in enumerate(value):
+        if isinstance(col, str):
+            names.append(col)
+        elif isinstance(col, dict) and isinstance(col.get("name"), str):
+            names.append(col["name"])
+            for alias in ("field_name", "fieldName"):
+                if isinstance(col.get(alias), str):
+                    names.append(col[alias])
+        else:
+            raise InputError(f"'columns' item {i} must be a name or an object with a string 'name'")
+    return tuple(names)
+
+
+def parse_input(obj: object) -> ClassifierInput:
+    """Read one dataset from a JSON object with any of ``title``, ``description``, ``keywords``
+    (or DCAT-US ``keyword``), ``theme`` (the portal's category) and ``columns`` (or ``pdi.columns``,
+    so a line of ``pdi map`` output is accepted). Raises :class:`InputError` on a wrong type or
+    when none of them is present."""
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, got {type(obj).__name__}")
+    keywords = _words(obj, "keywords") if obj.get("keywords") is not None else _words(obj, "keyword")
+    columns: tuple[str, ...] = ()
+    if obj.get("columns") is not None:
+        columns = _column_names(obj["columns"])
+    elif isinstance(obj.get("pdi"), dict) and obj["pdi"].get("columns") is not None:
+        columns = _column_names(obj["pdi"]["columns"])
+    result = ClassifierInput(
+        title=_text(obj, "title"),
+        description=_text(obj, "description"),
+        keywords=keywords,
+        themes=_words(obj, "theme"),
+        columns=columns,
+    )
+    if not (result.title.strip() or result.description.strip() or result.keywords or result.themes or columns):
+        raise InputError(f"none of {', '.join(INPUT_FIELDS)} is given")
+    return result
+
+
+def classify_input(inp: ClassifierInput) -> Classification:
+    return classify(inp.title, inp.description, inp.keywords, inp.themes, inp.columns)

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -407,6 +407,65 @@ def cmd_map(args: argparse.Namespace) -> int:
     return EXIT_OK if failed == 0 else EXIT_FAILED
 
 
+def _numbered_lines(path: str | None) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw line) of a file, or of stdin when ``path`` is None or ``-``."""
+    if path in (None, "-"):
+        yield from enumerate(sys.stdin.buffer, start=1)
+        return
+    with open(path, "rb") as f:
+        yield from enumerate(f, start=1)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Classify JSON lines: each line back with its categories. A bad line is reported and
+    skipped; the others are still written, and the exit status is 2."""
+    from catalog.classify import InputError, classify_input, parse_input
+
+    name = args.file if args.file not in (None, "-") else "stdin"
+    if args.file not in (None, "-") and not Path(args.file).is_file():
+        _err(f"pdi classify: {args.file}: no such file")
+        return EXIT_USAGE
+    total = police = bad = 0
+    try:
+        for number, raw in _numbered_lines(args.file):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+                result = classify_input(parse_input(obj))
+            except UnicodeDecodeError:
+                bad += 1
+                _err(f"pdi classify: {name}: line {number}: not UTF-8 text; skipped")
+                continue
+            except json.JSONDecodeError as exc:
+                bad += 1
+                _err(f"pdi classify: {name}: line {number}: not JSON ({exc.msg} at column {exc.colno}); skipped")
+                continue
+            except InputError as exc:
+                bad += 1
+                _err(f"pdi classify: {name}: line {number}: {exc}; skipped")
+                continue
+            obj["categories"] = result.category_ids
+            if args.explain:
+                obj["classification"] = {
+                    "police_related": result.police_related,
+                    "categories": [c.model_dump(mode="json") for c in result.categories],
+                    "evidence": result.evidence,
+                }
+            print(json.dumps(obj, ensure_ascii=False))
+            total += 1
+            police += result.police_related
+    except OSError as exc:
+        _err(f"pdi classify: {name}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    sys.stdout.flush()
+    _err(
+        f"classified {total} line(s) from {name}: {police} police, {total - police} not police"
+        + (f"; {bad} bad line(s) skipped" if bad else "")
+    )
+    return EXIT_USAGE if bad else EXIT_OK
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Try a source before adding it: read one page, say which platform it is, how many datasets
     it has and how many of them look police-related. Stores nothing."""
@@ -682,6 +741,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a recorded response of a platform `pdi platforms` lists (Socrata, CKAN, data.json …)")
     p.add_argument("--platform", help="skip shape detection (a name `pdi platforms` lists, e.g. arcgis_online)")
     p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser(
+        "classify",
+        help="give JSON lines of dataset metadata their PDI categories",
+        description="Read JSON lines (a file, or stdin) with any of title, description, keywords (a list or a "
+        "comma-separated string), theme (the portal's category) and columns (names, or objects with a name); "
+        "write each line back, all its fields kept, with 'categories': PDI category ids, best first, [] when "
+        "the dataset is not about policing. A line of `pdi map` output is accepted as it is. A bad line (not "
+        "JSON, not an object, a wrong type, none of those fields) is reported on stderr with its line number "
+        "and skipped; the other lines are still written and the exit status is 2.",
+    )
+    p.add_argument("file", nargs="?", help="a JSON-lines file (default: stdin; '-' also means stdin)")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also write 'classification': police_related, and each category's confidence and evidence",
+    )
+    p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("check", help="try a portal URL before adding it: platform, datasets, police share")
     p.add_argument("url", help="the portal's root URL (or a data.json / feed URL)")

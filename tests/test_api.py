@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from catalog.vocabulary import Category
 from index.documents import to_document
 from pdi.runtime import jurisdiction_lookup
 from tests.factories import make_record
@@ -134,6 +135,16 @@ def test_jurisdictions(client):
     assert {c["value"]: c["count"] for c in detail["categories"]}["use_of_force"] == 1
     assert [d["title"] for d in detail["recent"]] == ["Arrests", "Dallas Police Use of Force"]
     assert client.get("/api/jurisdictions/gotham-nj").status_code == 404
+
+
+def test_categories_expose_the_whole_vocabulary(client):
+    body = client.get("/api/categories").json()
+    assert [c["id"] for c in body] == [c.value for c in Category]
+    uof = next(c for c in body if c["id"] == "use_of_force")
+    assert "response to resistance" in uof["synonyms"] and "force_type" in uof["columns"]
+    assert uof["definition"] and uof["title_terms"] and uof["police_by_itself"] is True
+    assert next(c for c in body if c["id"] == "hate_crimes")["broader"] == ["crime_incidents"]
+    assert "CategoryOut" in client.get("/openapi.json").json()["components"]["schemas"]
 
 
 def test_health_and_docs(client):

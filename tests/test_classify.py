@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.classify import classify
-from catalog.vocabulary import Category, category_vocabulary
+from catalog.classify import InputError, analyze, classify, parse_input
+from catalog.vocabulary import Category, category_vocabulary, parse_vocabulary
 
 
 @pytest.mark.parametrize(
@@ -72,5 +72,132 @@ def test_confidence_in_range_and_best_first():
 def test_vocabulary_covers_every_category():
     vocab = category_vocabulary()
     assert set(vocab) == set(Category)
-    for terms in vocab.values():
-        assert terms.definition and terms.title_terms
+    for cat, terms in vocab.items():
+        assert terms.definition.endswith(".") and len(terms.definition.split()) >= 5, cat
+        assert terms.synonyms and terms.title_terms and terms.terms and terms.columns, cat
+        assert all(c == c.lower() and " " not in c for c in terms.columns), cat
+        assert cat not in terms.broader
+
+
+def _raw_vocabulary() -> dict:
+    return {
+        c.value: {
+            "definition": "A definition.",
+            "synonyms": ["x"],
+            "title_terms": ["y"],
+            "terms": ["z"],
+            "columns": ["c"],
+        }
+        for c in Category
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda raw: raw["arrests"].pop("synonyms"), "arrests.synonyms"),
+        (lambda raw: raw["arrests"].update(columns=[]), "arrests.columns"),
+        (lambda raw: raw["calls_for_service"].update(terms=[911]), "calls_for_service.terms"),
+        (lambda raw: raw["stops"].update(synonym=["typo"]), "unknown field"),
+        (lambda raw: raw["hate_crimes"].update(broader=["crimes"]), "hate_crimes.broader"),
+        (lambda raw: raw["lawsuits"].update(police_by_itself="yes"), "lawsuits.police_by_itself"),
+        (lambda raw: raw.pop("lawsuits"), "missing ['lawsuits']"),
+        (lambda raw: raw.update(parking_tickets=raw["lawsuits"]), "unknown ['parking_tickets']"),
+    ],
+)
+def test_vocabulary_errors_name_the_field(change, fragment):
+    raw = _raw_vocabulary()
+    assert parse_vocabulary(raw)  # the unchanged document is valid
+    change(raw)
+    with pytest.raises(ValueError, match="categories.yaml") as err:
+        parse_vocabulary(raw)
+    assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("title", "extra", "expected"),
+    [
+        # plurals folded, camelCase split, one inserted word in a long phrase
+        ("Uses of Force by Deputies", {}, ["use_of_force"]),
+        ("OfficerInvolvedShootings", {}, ["officer_involved_shootings"]),
+        ("Deaths in Sheriff's Custody", {}, ["deaths_in_custody"]),
+        # a phrase inside a longer one, a narrower category touching a broader one, mixed stops
+        ("Vehicle Stop Data 2022", {}, ["traffic_stops"]),
+        ("Hate Crime Incidents", {}, ["hate_crimes"]),
+        ("Crime Incidents and Hate Crimes", {}, ["crime_incidents", "hate_crimes"]),
+        ("Police Pedestrian and Vehicle Stops", {}, ["stops"]),
+        # a synonym decides alone; a generic title word needs police context
+        ("CCRB Allegations", {}, ["complaints"]),
+        ("Complaints and Investigations", {"keywords": ["police"]}, ["complaints"]),
+        ("Traffic Stops and Citations", {}, ["traffic_stops", "citations"]),
+        # columns about officers are police context
+        ("Table", {"columns": ["complaint_number", "allegation", "finding", "officer_race"]}, ["complaints"]),
+        # a vague title: the category the description's opening names first
+        (
+            "Monthly Report",
+            {"description": "Officer-involved shootings investigated by the homicide bureau."},
+            ["officer_involved_shootings"],
+        ),
+    ],
+)
+def test_categories(title: str, extra: dict, expected: list[str]):
+    assert sorted(classify(title, **extra).category_ids) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Out-of-Hospital Cardiac Arrests",
+        "Police Jury Meeting Minutes",
+        "Facility Bookings",
+        "Registered Voters by Precinct",
+        "Complaints and Investigations",
+    ],
+)
+def test_more_look_alikes_are_not_police(title: str):
+    assert classify(title).category_ids == []
+
+
+def test_agency_abbreviations_count_in_the_title_only():
+    # a real recorded record (CFTC data.json): MPD is its Market Participants Division
+    keywords = ["fcm", "retail foreign exchange", "dealer", "market participants", "mpd"]
+    assert not classify("Financial Data for FCMS", keywords=keywords).police_related
+    assert classify("BPD Officer Involved Injuries").category_ids == ["other_policing"]
+
+
+def test_analyze_folds_plurals_but_keeps_jargon():
+    assert analyze("Uses of Force; OIS & EMS <b>Crashes</b> 9-1-1 Sheriff's Injuries") == (
+        "use of force ois ems crash 911 sheriff injury"
+    )
+
+
+def test_parse_input_accepts_the_documented_shapes():
+    inp = parse_input(
+        {
+            "title": "T",
+            "keywords": "police, stops",
+            "theme": "Public Safety",
+            "columns": ["a", {"name": "B c", "field_name": "b_c"}],
+            "other": 1,
+        }
+    )
+    assert inp.keywords == ("police", "stops") and inp.themes == ("Public Safety",)
+    assert inp.columns == ("a", "B c", "b_c")
+    mapped = parse_input({"title": "T", "keyword": ["x"], "pdi": {"columns": [{"name": "n"}]}})
+    assert mapped.keywords == ("x",) and mapped.columns == ("n",)
+
+
+@pytest.mark.parametrize(
+    ("obj", "fragment"),
+    [
+        ([1], "expected a JSON object"),
+        ({"title": 3}, "'title' must be a string"),
+        ({"title": "T", "keywords": [1]}, "'keywords' must be a list of strings"),
+        ({"title": "T", "columns": "a,b"}, "'columns' must be a list"),
+        ({"title": "T", "columns": [{"type": "text"}]}, "'columns' item 0"),
+        ({"name": "T"}, "none of title"),
+    ],
+)
+def test_parse_input_rejects_wrong_types(obj, fragment):
+    with pytest.raises(InputError, match=fragment):
+        parse_input(obj)

@@ -117,6 +117,105 @@ def test_map_missing_file(tmp_path: Path):
     assert r.returncode == 2 and "no such file" in r.stderr
 
 
+def _classify(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PDI, "classify", *args], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, input=stdin
+    )
+
+
+def test_classify_writes_every_line_back_with_its_categories(tmp_path: Path):
+    lines = [
+        {"id": 1, "title": "Terry Stops", "portal": "data.seattle.gov"},
+        {"id": 2, "title": "Parks and Recreation Facilities", "keywords": "parks, recreation"},
+        {
+            "id": 3,
+            "title": "Incident Data",
+            "description": "Records of the police department",
+            "columns": [{"name": "Force Type", "type": "text"}, "subject_resistance"],
+        },
+        {"id": 4, "title": "Police Beats", "theme": "Public Safety", "categories": ["stale"]},
+        {"id": 5, "title": "Fire Department Calls for Service", "keywords": ["fire", "911"]},
+        {"id": 6, "title": "Arrests and Citations", "keywords": ["police"], "note": "Café — 警察"},
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n\n", encoding="utf-8")
+    r = _classify(tmp_path, str(src))
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [o["id"] for o in out] == [1, 2, 3, 4, 5, 6]
+    for given, got in zip(lines, out, strict=True):
+        assert {k: v for k, v in got.items() if k != "categories"} == {
+            k: v for k, v in given.items() if k != "categories"
+        }
+    assert [o["categories"] for o in out] == [
+        ["pedestrian_stops"],
+        [],
+        ["use_of_force"],
+        ["other_policing"],
+        [],
+        ["arrests", "citations"],
+    ]
+    assert "classification" not in out[0]
+    assert r.stderr.strip().splitlines()[-1] == "classified 6 line(s) from " + str(src) + ": 4 police, 2 not police"
+
+
+def test_classify_reads_stdin_and_explains(tmp_path: Path):
+    r = _classify(tmp_path, "--explain", stdin='{"title": "CMPD Traffic Stops"}\n{"title": "Bus Stops"}\n')
+    assert r.returncode == 0, r.stderr
+    stops, bus = (json.loads(line) for line in r.stdout.splitlines())
+    assert stops["categories"] == ["traffic_stops"]
+    detail = stops["classification"]
+    assert detail["police_related"] is True
+    assert [c["category"] for c in detail["categories"]] == ["traffic_stops"]
+    assert 0 < detail["categories"][0]["confidence"] < 1
+    assert any("traffic stop" in e for e in detail["categories"][0]["evidence"])
+    assert bus["categories"] == [] and bus["classification"]["police_related"] is False
+
+
+def test_classify_reports_and_skips_bad_lines_and_exits_2(tmp_path: Path):
+    text = "\n".join(
+        [
+            '{"title": "Officer Involved Shootings"}',
+            "{not json",
+            "[1, 2]",
+            '{"title": 5}',
+            '{"title": "T", "keywords": [1]}',
+            '{"title": "T", "columns": [{"type": "text"}]}',
+            '{"name": "has no known field"}',
+            '{"title": "Use of Force"}',
+        ]
+    )
+    r = _classify(tmp_path, "-", stdin=text)
+    assert r.returncode == 2
+    assert [json.loads(line)["categories"] for line in r.stdout.splitlines()] == [
+        ["officer_involved_shootings"],
+        ["use_of_force"],
+    ]
+    errors = r.stderr.strip().splitlines()
+    assert [e.split(": ")[2] for e in errors[:-1]] == [f"line {n}" for n in (2, 3, 4, 5, 6, 7)]
+    assert "not JSON" in errors[0] and "expected a JSON object" in errors[1] and "'title' must be a string" in errors[2]
+    assert "'keywords'" in errors[3] and "'columns' item 0" in errors[4] and "none of title" in errors[5]
+    assert errors[-1].endswith("6 bad line(s) skipped")
+
+
+def test_classify_missing_file_is_one_line(tmp_path: Path):
+    r = _classify(tmp_path, "nope.jsonl")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == ["pdi classify: nope.jsonl: no such file"]
+
+
+def test_map_output_pipes_into_classify(tmp_path: Path):
+    sample = reference_dir() / "portal-samples" / "socrata" / "seattle_spd_911_incident_response_views_3k2p-39jp.json"
+    mapped = subprocess.run(
+        [*PDI, "map", str(sample)], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True
+    )
+    assert mapped.returncode == 0, mapped.stderr
+    r = _classify(tmp_path, stdin=mapped.stdout)
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    assert record["categories"] == [c["category"] for c in record["pdi"]["categories"]] == ["calls_for_service"]
+
+
 def test_harvest_demo_twice_reports_nothing_new_the_second_time(tmp_path: Path):
     env = _env(tmp_path, PDI_DEMO_PORT=str(_free_port()))
     args = [*PDI, "harvest", "--demo", "--json", "--jurisdiction", "seattle-wa", "--jurisdiction", "atlanta-ga"]

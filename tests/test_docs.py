@@ -33,3 +33,12 @@ def test_readme_test_command_is_what_ci_runs():
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci" / "run").read_text()
     assert "make test" in readme and "make test" in ci
+
+
+def test_categories_doc_is_generated_from_the_vocabulary():
+    from catalog.vocabulary import vocabulary_markdown
+
+    doc = (REPO / "docs" / "categories.md").read_text()
+    assert doc == vocabulary_markdown(), (
+        "docs/categories.md is stale: python -m catalog.vocabulary > docs/categories.md"
+    )
