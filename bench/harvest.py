@@ -15,7 +15,8 @@ none (a crawl's ``/robots.txt`` of the simulator itself), counted in ``requests`
 share.
 
 - ``full_wall_s``: a first harvest of every source with our ``HarvestRun`` (``--workers``, default
-  the settings default of 8) into a fresh store and index. ``sources``, ``requests``, ``hosts``
+  the settings default of 8; hosts spread over ``--processes`` as ``pdi harvest`` does)
+  into a fresh store and index. ``sources``, ``requests``, ``hosts``
   describe it. ``politeness_bound_s`` = max over hosts of (requests to that host x latency / per-host
   concurrency), from that run's per-host request counts: no polite harvest can be faster;
   ``wall_over_politeness_bound`` = full_wall_s / politeness_bound_s (1.0 = as fast as politeness
@@ -26,6 +27,8 @@ share.
   (probes on, as ``pdi harvest`` runs: a source whose probe is steady is settled unread);
   ``noop_over_full`` = noop_wall_s / full_wall_s, ``noop_requests`` its requests,
   ``noop_not_modified`` those answered 304 and served from the cache.
+- ``full_cpu_s`` etc.: CPU seconds of the bench's process and of the processes it waited for (harvest
+  shards, crawls), not the simulator's.
 - ``sequential_wall_s``: the same sources one after another in one thread (a ``HarvestRun`` with
   one worker) into another fresh store; ``sequential_over_wall`` = sequential_wall_s / full_wall_s.
 
@@ -47,6 +50,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import argparse
+import os
+import resource
 import tempfile
 import time
 from collections import Counter
@@ -62,7 +67,7 @@ from index.documents import JurisdictionInfo
 from index.sqlite_fts import SqliteFtsIndex
 from pdi.runtime import jurisdiction_lookup
 from pdi.settings import Settings
-from scheduler.run import HarvestRun, HarvestSummary
+from scheduler.run import HarvestRun, HarvestSummary, Shards
 from simulator.server import PortalSimulator, route_url
 from store import Store
 from store.store import StoreHttpCache
@@ -147,6 +152,25 @@ class Timed:
     not_modified: int  # 304s answered from the store's cache
 
 
+def _open_parts(
+    store_url: str, index_path: Path, http_settings: HttpSettings, base_url: str
+) -> tuple[Store, SqliteFtsIndex, HttpClient]:
+    """A harvest shard's own store, index and client (see ``scheduler.run.Shards``)."""
+    store = Store(store_url)
+    return (
+        store,
+        SqliteFtsIndex(index_path),
+        HttpClient(http_settings, route=partial(route_url, base_url), cache=StoreHttpCache(store)),
+    )
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its finished children: harvest shards and crawls (the
+    simulator's process is still running, so not counted)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def harvest(
     sim: RemoteSimulator,
     data_dir: Path,
@@ -154,6 +178,7 @@ def harvest(
     jurisdictions: dict[str, JurisdictionInfo],
     http_settings: HttpSettings,
     workers: int,
+    processes: int,
     label: str,
 ) -> Timed:
     """One HarvestRun into the store and index of ``data_dir`` (created when missing), timed."""
@@ -162,14 +187,20 @@ def harvest(
     index = SqliteFtsIndex(data_dir / "index.sqlite")
     # as `pdi harvest` builds it: revalidation (ETag / Last-Modified) from this store's cache
     http = HttpClient(http_settings, route=sim.route, cache=StoreHttpCache(store))
-    run = HarvestRun(store, index, jurisdictions, http, workers=workers)
+    # as `pdi harvest` spreads hosts over processes, each opening the same store and index again
+    parts = partial(_open_parts, store.url, data_dir / "index.sqlite", http_settings, sim.base_url)
+    run = HarvestRun(store, index, jurisdictions, http, workers=workers, shards=Shards(processes, parts))
     sim.clear_request_log()
-    print(f"# {label}: {len(plans)} sources, {workers} workers, into {data_dir}", file=sys.stderr, flush=True)
-    cpu = time.process_time()
+    print(
+        f"# {label}: {len(plans)} sources, {workers} workers, {processes} processes, into {data_dir}",
+        file=sys.stderr,
+        flush=True,
+    )
+    cpu = _cpu_s()
     started = time.perf_counter()
     summary = run.run(plans, trigger="bench")
     wall = time.perf_counter() - started
-    cpu = time.process_time() - cpu
+    cpu = _cpu_s() - cpu
     per_host, logged = sim.counts()
     index.close()
     store.close()
@@ -199,12 +230,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="12 jurisdictions, 20-30 datasets per portal, 10 ms")
     parser.add_argument("--latency-ms", type=float, default=None, help="delay of every response (default 50; 10)")
     parser.add_argument("--workers", type=int, default=None, help="sources harvested at once (default 8)")
+    parser.add_argument(
+        "--processes", type=int, default=None, help="processes hosts are spread over (default: as pdi harvest)"
+    )
     parser.add_argument("--min-delay-s", type=float, default=0.0, help="minimum gap between requests to a host")
     parser.add_argument("--seed-number", type=int, default=2015)
     args = parser.parse_args()
 
     latency_ms = args.latency_ms if args.latency_ms is not None else (10.0 if args.quick else 50.0)
     workers = args.workers or int(Settings.model_fields["harvest_workers"].default)
+    processes = args.processes or min(4, os.cpu_count() or 1)
     sizes = QUICK_DATASETS if args.quick else SIM_DEFAULT_DATASETS
     http_settings = HttpSettings(per_host_concurrency=2, per_host_min_delay_s=args.min_delay_s, max_retries=1)
 
@@ -215,6 +250,7 @@ def main() -> None:
     for name in ("per_host_concurrency", "per_host_min_delay_s", "max_retries", "timeout_s", "backoff_base_s"):
         print(f"setting.{name}={getattr(http_settings, name)}")
     print(f"setting.workers={workers}")
+    print(f"setting.processes={processes}")
     print(f"setting.latency_ms={latency_ms:g}")
     print(f"setting.datasets_per_portal={sizes[0]}-{sizes[1]}")
     print(f"setting.quick={int(args.quick)}")
@@ -226,9 +262,9 @@ def main() -> None:
         full_dir.mkdir()
         seq_dir.mkdir()
 
-        full = harvest(sim, full_dir, plans, jurisdictions, http_settings, workers, "full")
-        noop = harvest(sim, full_dir, plans, jurisdictions, http_settings, workers, "noop")
-        seq = harvest(sim, seq_dir, plans, jurisdictions, http_settings, 1, "sequential")
+        full = harvest(sim, full_dir, plans, jurisdictions, http_settings, workers, processes, "full")
+        noop = harvest(sim, full_dir, plans, jurisdictions, http_settings, workers, processes, "noop")
+        seq = harvest(sim, seq_dir, plans, jurisdictions, http_settings, 1, 1, "sequential")
     sim.close()
 
     latency_s = latency_ms / 1000
