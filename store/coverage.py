@@ -20,10 +20,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy import Connection, case, delete, func, insert, select, text
 
 from catalog.coverage import Commitments, RecordState, compute_coverage
 from catalog.freshness import (
@@ -386,7 +386,7 @@ def snapshot_after_run(
         now = clock()
         matrix = current_coverage(store, commitments_of(jurisdictions), now)
         return save_snapshot(store, matrix, run_id=run_id, taken_at=now)
-    except (StoreError, ValueError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the run's real work is done; a snapshot must not undo it
         log.warning("coverage snapshot of run %s not taken: %s", run_id, exc)
         if run_id is not None:
             try:
@@ -418,24 +418,45 @@ _FINISHED = (RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.INTERR
 
 
 def source_harvest_health(store: Store) -> dict[str, HarvestHealth]:
-    """Per source: finished runs, successes, last success and last run."""
+    """Per source: finished runs, successes, last success and last finished run (aggregated in the
+    database: the run table grows with every harvest)."""
     sr = t.source_runs
+    finished = sr.c.status.in_(_FINISHED)
+    ok = sr.c.status == RunStatus.SUCCEEDED.value
+    totals = (
+        select(
+            sr.c.source_id,
+            func.count().label("runs"),
+            func.sum(case((ok, 1), else_=0)).label("ok"),
+            func.max(case((ok, func.coalesce(sr.c.finished_at, sr.c.started_at)), else_=None)).label("last_ok"),
+            func.max(sr.c.id).label("last_id"),
+        )
+        .where(finished)
+        .group_by(sr.c.source_id)
+        .subquery()
+    )
+    query = select(
+        totals.c.source_id,
+        totals.c.runs,
+        totals.c.ok,
+        totals.c.last_ok,
+        sr.c.status,
+        func.coalesce(sr.c.finished_at, sr.c.started_at).label("at"),
+    ).join(sr, sr.c.id == totals.c.last_id)
     with store._read() as conn:
-        rows = conn.execute(
-            select(sr.c.source_id, sr.c.status, sr.c.started_at, sr.c.finished_at)
-            .where(sr.c.status.in_(_FINISHED))
-            .order_by(sr.c.id)
-        ).all()
-    acc: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        a = acc.setdefault(row.source_id, {"runs": 0, "ok": 0, "last_ok": None, "status": None, "at": None})
-        a["runs"] += 1
-        when = row.finished_at or row.started_at
-        if row.status == RunStatus.SUCCEEDED.value:
-            a["ok"] += 1
-            a["last_ok"] = when if a["last_ok"] is None or when > a["last_ok"] else a["last_ok"]
-        a["status"], a["at"] = row.status, when
-    return {s: HarvestHealth(a["runs"], a["ok"], a["last_ok"], a["status"], a["at"]) for s, a in acc.items()}
+        rows = conn.execute(query).all()
+    return {
+        r.source_id: HarvestHealth(int(r.runs), int(r.ok or 0), _utc(r.last_ok), r.status, _utc(r.at)) for r in rows
+    }
+
+
+def _utc(value: datetime | str | None) -> datetime | None:
+    # aggregates lose the column type on SQLite (text back) and keep it on PostgreSQL
+    if isinstance(value, str):
+        return parse_when(value)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None
 
 
 def combined_health(healths: Iterable[HarvestHealth | None]) -> HarvestHealth:

@@ -20,6 +20,7 @@ from store.coverage import (
     refresh_facts,
     save_snapshot,
     series_members,
+    snapshot_after_run,
     snapshots,
     source_harvest_health,
 )
@@ -178,3 +179,16 @@ def test_harvest_health_per_source_and_combined(store: Store) -> None:
     assert both.last_success_at == min(health["a"].last_success_at, health["b"].last_success_at)
     assert combined_health([health["a"], None]).last_success_at is None  # a source never harvested
     assert combined_health([]).success_rate is None
+
+
+def test_a_snapshot_that_cannot_be_taken_is_an_error_of_the_run(store: Store) -> None:
+    run = store.start_run("test", 0)
+
+    def broken_clock() -> datetime:
+        raise ValueError("no clock")
+
+    assert snapshot_after_run(store, run, [], broken_clock) is None
+    assert [e["message"] for e in store.errors(run)] == ["coverage snapshot not taken: no clock"]
+    assert snapshots(store) == []
+    assert snapshot_after_run(store, run, [], lambda: NOW) is not None
+    assert [s["run_id"] for s in snapshots(store)] == [run]
