@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from catalog.record import CatalogRecord
 from index.base import IndexDocument
@@ -41,6 +41,26 @@ def _formats(record: CatalogRecord) -> list[str]:
     return out
 
 
+def keywords(record: CatalogRecord) -> list[str]:
+    """The record's keywords as facet values (and CKAN tags): trimmed, blanks dropped, each once."""
+    out = [_SPACE.sub(" ", k).strip() for k in record.keyword]
+    return list(dict.fromkeys(k for k in out if k))
+
+
+def format_labels(record: CatalogRecord) -> list[str]:
+    """The distribution format labels as facet values (upper case, each once)."""
+    return _formats(record)
+
+
+def modified(record: CatalogRecord) -> datetime | None:
+    """The date a record sorts and filters by: last data update, else last metadata update, else
+    the DCAT ``modified``; always timezone-aware. None when the portal gave no date."""
+    value = _modified(record)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
 def _modified(record: CatalogRecord) -> datetime | None:
     fresh = record.pdi.freshness
     if fresh.last_data_update is not None:
@@ -60,11 +80,7 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
     infos = [jurisdictions[j] for j in pdi.jurisdictions if j in jurisdictions]
     states = sorted({i.state for i in infos})
     platform = (pdi.source.portal_platform.value if pdi.source.portal_platform else None) or pdi.source.platform
-    modified = _modified(record)
-    if modified is not None and modified.tzinfo is None:
-        from datetime import UTC
-
-        modified = modified.replace(tzinfo=UTC)
+    when = modified(record)
     description = plain_text(record.description)
     formats = _formats(record)
     summary = {
@@ -74,7 +90,7 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
         "jurisdiction": pdi.jurisdiction,
         "jurisdictions": [{"id": i.id, "name": i.name, "state": i.state} for i in infos],
         "categories": pdi.category_ids,
-        "modified": modified.isoformat() if modified else None,
+        "modified": when.isoformat() if when else None,
         "platform": platform,
         "formats": formats,
         "publisher": record.publisher.name,
@@ -89,7 +105,7 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
         keywords=[*record.keyword, *record.theme],
         columns=[c.name for c in pdi.columns] + [c.field_name for c in pdi.columns if c.field_name],
         jurisdiction_text=" ".join(f"{i.name} {i.state} {i.agency}" for i in infos),
-        modified=modified,
+        modified=when,
         facets={
             "jurisdiction": list(pdi.jurisdictions),
             "state": states,
@@ -97,6 +113,7 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
             "platform": [platform],
             "format": formats,
             "status": [pdi.status.value],
+            "keyword": keywords(record),
         },
         summary=summary,
         content_hash=record.content_hash(),
