@@ -14,7 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import operations, routes
+from api import exports, operations, routes
+from api.ckan import routes as ckan_routes
 from api.deps import AppState
 from catalog_seed import Seed
 from index.base import IndexUnavailable, InvalidCursor, SearchIndex
@@ -29,7 +30,8 @@ on their open-data portals, mapped onto one DCAT-US 1.1 catalog with a PDI exten
 (jurisdiction, categories, source, freshness, columns).
 
 Errors are JSON objects `{"error": "...", "detail": [...]}` with a 4xx status for bad input and
-503 when the search index cannot answer.
+503 when the search index cannot answer — except under `/api/3/action/` (the CKAN-compatible API),
+which answers in CKAN's envelope `{"help", "success", "result" | "error"}`.
 """
 
 
@@ -50,6 +52,12 @@ def create_app(
             {"name": "jurisdictions", "description": "Participating jurisdictions and their portals"},
             {"name": "harvests", "description": "Harvest runs, sources and the admin trigger"},
             {"name": "service", "description": "Health and metrics of the service"},
+            {"name": "exports", "description": "The catalog as DCAT-US data.json and searches as CSV"},
+            {
+                "name": "ckan",
+                "description": "A CKAN-compatible action API subset (also at /api/action/...), so ckanapi "
+                "and CKAN harvesters can sync from us; CKAN's envelope and errors",
+            },
         ],
     )
     app.state.pdi = AppState(settings=settings, store=store, index=index, seed=seed, trigger=trigger)
@@ -79,6 +87,8 @@ def create_app(
 
     app.include_router(routes.router)
     app.include_router(operations.router)
+    app.include_router(exports.router)
+    app.include_router(ckan_routes.router)  # answers its own errors in CKAN's envelope
     return app
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from catalog.record import CatalogRecord
+from catalog.record import CatalogRecord, Distribution
 from index.base import IndexDocument
 
 SUMMARY_DESCRIPTION_CHARS = 400
@@ -29,13 +29,19 @@ def plain_text(text: str) -> str:
     return _SPACE.sub(" ", _TAGS.sub(" ", text)).strip()
 
 
+def format_label(dist: Distribution) -> str:
+    """A distribution's format as the ``format`` facet has it: its format, else its media type's
+    subtype, in upper case ("" when it has neither)."""
+    label = (dist.format or "").strip()
+    if not label and dist.mediaType:
+        label = dist.mediaType.split("/")[-1]
+    return label.upper()
+
+
 def _formats(record: CatalogRecord) -> list[str]:
     out: list[str] = []
     for dist in record.distribution:
-        label = (dist.format or "").strip()
-        if not label and dist.mediaType:
-            label = dist.mediaType.split("/")[-1]
-        label = label.upper()
+        label = format_label(dist)
         if label and label not in out:
             out.append(label)
     return out
@@ -45,11 +51,6 @@ def keywords(record: CatalogRecord) -> list[str]:
     """The record's keywords as facet values (and CKAN tags): trimmed, blanks dropped, each once."""
     out = [_SPACE.sub(" ", k).strip() for k in record.keyword]
     return list(dict.fromkeys(k for k in out if k))
-
-
-def format_labels(record: CatalogRecord) -> list[str]:
-    """The distribution format labels as facet values (upper case, each once)."""
-    return _formats(record)
 
 
 def modified(record: CatalogRecord) -> datetime | None:
