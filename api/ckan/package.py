@@ -99,7 +99,7 @@ def group_dict(category: str, package_count: int | None = None) -> dict[str, Any
     return out
 
 
-def _resources(record: CatalogRecord) -> list[dict[str, Any]]:
+def _resources(record: CatalogRecord, created: str) -> list[dict[str, Any]]:
     out = []
     for position, dist in enumerate(record.distribution):
         url = dist.downloadURL or dist.accessURL or ""
@@ -120,7 +120,12 @@ def _resources(record: CatalogRecord) -> list[dict[str, Any]]:
                 "describedBy": dist.describedBy,
                 "hash": "",
                 "size": None,
+                "created": created,
                 "last_modified": None,
+                "mimetype_inner": None,
+                "cache_url": None,
+                "cache_last_updated": None,
+                "datastore_active": False,  # links to the portal's files; we hold no data
             }
         )
     return out
@@ -175,7 +180,7 @@ def package_dict(stored: StoredRecord, jurisdictions: dict[str, Jurisdiction], a
         }
         for k in keywords(record)
     ]
-    resources = _resources(record)
+    resources = _resources(record, ckan_time(stored.first_seen))
     email = record.contactPoint.hasEmail
     return {
         "id": record.id,
