@@ -33,3 +33,15 @@ def test_readme_test_command_is_what_ci_runs():
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci" / "run").read_text()
     assert "make test" in readme and "make test" in ci
+
+
+def test_readme_names_every_ckan_action_and_export():
+    from api.ckan.actions import ACTIONS
+    from api.exports import CSV_COLUMNS
+
+    readme = (REPO / "README.md").read_text()
+    for name in ACTIONS:
+        assert f"`{name}`" in readme, f"README does not document the CKAN action {name}"
+    for column in CSV_COLUMNS:
+        assert f"`{column}`" in readme, f"README does not list the CSV column {column}"
+    assert "/data.json" in readme and "/api/search.csv" in readme

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -203,3 +207,30 @@ def test_csv_export_has_one_row_per_result(server):
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert len(rows) == _total(server, **params) > 0
     assert all("TX" in row["states"].split(";") for row in rows)
+
+
+def test_the_ckanapi_command_line_tool(server, tmp_path):
+    # ckanapi's CLI runs its workers as `ckanapi` from PATH: the one beside this Python
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
+    ckanapi_cli = os.path.join(os.path.dirname(sys.executable), "ckanapi")
+    out = subprocess.run(
+        [ckanapi_cli, "search", "datasets", "-r", server, "fq=organization:seattle-wa", "q=police"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    found = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(found) == len({p["id"] for p in found}) == _total(server, jurisdiction="seattle-wa", q="police") > 0
+    orgs = tmp_path / "orgs.jsonl"
+    out = subprocess.run(
+        [ckanapi_cli, "dump", "organizations", "--all", "-q", "-r", server, "-O", str(orgs)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    dumped = [json.loads(line) for line in orgs.read_text().splitlines()]
+    assert len(dumped) == 53 and {"seattle-wa", "austin-tx"} <= {o["name"] for o in dumped}

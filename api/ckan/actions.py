@@ -22,7 +22,6 @@ from api.ckan.package import (
 )
 from api.ckan.query import (
     FACET_FIELDS,
-    IGNORED_PARAMS,
     MAX_ROWS,
     ParameterError,
     boolean,
@@ -91,12 +90,6 @@ def action(fn: Action) -> Action:
         raise ValueError(f"CKAN action {name!r} registered twice")
     ACTIONS[name] = fn
     return fn
-
-
-def _only(data: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(k for k in data if k not in allowed and k not in IGNORED_PARAMS)
-    if unknown:
-        raise ParameterError(unknown[0], f"The input field {unknown[0]} was not expected.")
 
 
 def _required(data: dict[str, Any], *names: str) -> str:
@@ -184,7 +177,6 @@ def _resolve(ctx: Context, name_or_id: str) -> str | None:
 @action
 def package_show(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     """One dataset as a CKAN package dict. Parameters: ``id`` (its id or name)."""
-    _only(data, {"id", "name_or_id", "include_tracking"})
     wanted = _required(data, "id", "name_or_id")
     record_id = _resolve(ctx, wanted) if len(wanted) <= 200 else None
     stored = ctx.store.get(record_id) if record_id else None
@@ -198,7 +190,6 @@ def package_show(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
 @action
 def package_list(ctx: Context, data: dict[str, Any]) -> list[str]:
     """The names of every active dataset, in id order. Parameters: ``limit``, ``offset``."""
-    _only(data, {"limit", "offset"})
     limit = natural(data, "limit", -1) if data.get("limit") not in (None, "") else None
     offset = natural(data, "offset", 0)
     names: list[str] = []
@@ -223,7 +214,6 @@ def _sorted(items: list[dict[str, Any]], sort: Any) -> list[dict[str, Any]]:
 
 
 def _listing(items: list[dict[str, Any]], data: dict[str, Any], selector: str) -> list[Any]:
-    _only(data, {"all_fields", "sort", "limit", "offset", selector, "include_dataset_count", "include_extras"})
     wanted = set(string_list(data, selector))
     if wanted:
         items = [d for d in items if d["name"] in wanted]
@@ -261,7 +251,6 @@ def _with_datasets(ctx: Context, data: dict[str, Any], out: dict[str, Any], fq: 
 @action
 def organization_show(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     """One jurisdiction as an organization. Parameters: ``id``; ``include_datasets`` (up to 1000)."""
-    _only(data, {"id", "include_datasets", "include_dataset_count", "include_extras", "include_users"})
     wanted = _required(data, "id")
     j = ctx.seed.get(wanted)
     if j is None:
@@ -281,7 +270,6 @@ def group_list(ctx: Context, data: dict[str, Any]) -> list[Any]:
 @action
 def group_show(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     """One PDI category as a group. Parameters: ``id``; ``include_datasets`` (up to 1000)."""
-    _only(data, {"id", "include_datasets", "include_dataset_count", "include_extras", "include_users"})
     wanted = _required(data, "id")
     if wanted not in Category.__members__.values():
         raise NotFound(f"Not found: no group {wanted!r}; see group_list")
@@ -292,7 +280,6 @@ def group_show(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
 @action
 def help_show(ctx: Context, data: dict[str, Any]) -> str:
     """What an action does and takes. Parameters: ``name``."""
-    _only(data, {"name"})
     wanted = _required(data, "name")
     fn = ACTIONS.get(wanted)
     if fn is None:
