@@ -34,6 +34,7 @@ def test_the_ckan_harvesters_own_fq():
         ),
         ("tags:public\\ safety", {"keyword": ["public safety"]}, None),
         ("metadata_modified:[NOW-7DAYS TO NOW]", {}, NOW - timedelta(days=7)),
+        ("metadata_modified:[NOW/DAY-1DAY TO *]", {}, datetime(2026, 2, 28, tzinfo=UTC)),
         ("metadata_modified:[2026-01-31 TO *] state:active", {}, datetime(2026, 1, 31, tzinfo=UTC)),
         ("state:deleted", {"status": ["withdrawn"]}, None),
     ],

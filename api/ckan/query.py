@@ -304,10 +304,13 @@ def _when(value: str, where: str, now: datetime) -> datetime | None:
         return None
     m = _NOW.match(value.upper())
     if m:
-        if not m.group("n"):
-            return now
-        unit = m.group("unit").rstrip("S").lower() + "s"
-        return now - timedelta(**{unit: int(m.group("n"))})
+        when = now
+        if m.group("n"):
+            unit = m.group("unit").rstrip("S").lower() + "s"
+            when = now - timedelta(**{unit: int(m.group("n"))})
+        if "/DAY" in value.upper():  # Solr's rounding down to the start of the day
+            when = when.replace(hour=0, minute=0, second=0, microsecond=0)
+        return when
     try:
         if len(value) == 10:
             d = date.fromisoformat(value)
