@@ -15,7 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import changes, coverage, operations, routes, ui
+from api import changes, coverage, exports, operations, routes, ui
+from api.ckan import routes as ckan_routes
 from api.deps import AppState
 from api.oai import router as oai
 from catalog_seed import Seed
@@ -32,7 +33,8 @@ on their open-data portals, mapped onto one DCAT-US 1.1 catalog with a PDI exten
 
 Errors are JSON objects `{"error": "...", "detail": [...]}` with a 4xx status for bad input and
 503 when the search index cannot answer — except at `/oai`, which answers with the OAI-PMH
-protocol's own error codes in XML, as that protocol says.
+protocol's own error codes in XML, as that protocol says, and under `/api/3/action/` (the
+CKAN-compatible API), which answers in CKAN's envelope `{"help", "success", "result" | "error"}`.
 """
 
 
@@ -57,6 +59,12 @@ def create_app(
             {"name": "harvests", "description": "Harvest runs, sources and the admin trigger"},
             {"name": "service", "description": "Health and metrics of the service"},
             {"name": "sync", "description": "For inventories that sync our metadata: OAI-PMH and the changes feed"},
+            {"name": "exports", "description": "The catalog as DCAT-US data.json and searches as CSV"},
+            {
+                "name": "ckan",
+                "description": "A CKAN-compatible action API subset (also at /api/action/...), so ckanapi "
+                "and CKAN harvesters can sync from us; CKAN's envelope and errors",
+            },
         ],
     )
     state = AppState(settings=settings, store=store, index=index, seed=seed, trigger=trigger)
@@ -97,6 +105,8 @@ def create_app(
     ui.install(app)
     app.include_router(changes.router)
     app.include_router(oai.router)
+    app.include_router(exports.router)
+    app.include_router(ckan_routes.router)  # answers its own errors in CKAN's envelope
     return app
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from api.coverage import checked_statuses
 from api.deps import get_clock, get_index, get_seed, get_store
 from api.models import (
     ComponentHealth,
@@ -29,10 +29,11 @@ from api.models import (
     SeriesOut,
     SourceOut,
 )
+from api.search_params import search_query
 from catalog.freshness import assess_record
 from catalog.ids import source_id
 from catalog.series import parse_release
-from catalog.vocabulary import Category, FreshnessStatus, PortalPlatform, category_vocabulary
+from catalog.vocabulary import Category, FreshnessStatus, category_vocabulary
 from catalog_seed import Jurisdiction, Seed
 from index.base import FACET_FIELDS, IndexUnavailable, SearchIndex, SearchPage, SearchQuery, SortOrder
 from store import Store, StoreError
@@ -47,31 +48,12 @@ from store.coverage import (
 
 router = APIRouter()
 
-MAX_Q = 500
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "bad parameter", "content": {"application/json": {"example": {"error": "..."}}}},
     503: {"description": "search index unavailable"},
 }
-
-
-def _split(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for v in values or []:
-        out += [p.strip() for p in v.split(",") if p.strip()]
-    return out
-
-
-def _parse_when(value: str) -> datetime:
-    try:
-        if len(value) == 10:
-            d = date.fromisoformat(value)
-            return datetime(d.year, d.month, d.day, tzinfo=UTC)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise HTTPException(
-            400, f"modified_after: {value!r} is not an ISO 8601 date or date-time (e.g. 2024-01-31)"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+# facets of the index that a search response does not show
+HIDDEN_FACETS = ("status", "keyword")
 
 
 def _labels(seed: Seed) -> dict[str, dict[str, str]]:
@@ -104,7 +86,7 @@ def _response(page: SearchPage, seed: Seed, store: Store, now: datetime) -> Sear
         facets={
             name: [FacetCount(value=f.value, count=f.count, label=labels.get(name, {}).get(f.value)) for f in values]
             for name, values in page.facets.items()
-            if name != "status"
+            if name not in HIDDEN_FACETS
         },
         next_cursor=page.next_cursor,
     )
@@ -127,66 +109,11 @@ def search(
     seed: Annotated[Seed, Depends(get_seed)],
     store: Annotated[Store, Depends(get_store)],
     clock: Annotated[Any, Depends(get_clock)],
-    q: Annotated[str | None, Query(max_length=MAX_Q, description="words to find (all must match)")] = None,
-    jurisdiction: Annotated[list[str] | None, Query(description="jurisdiction id(s), e.g. seattle-wa")] = None,
-    state: Annotated[list[str] | None, Query(description="two-letter state code(s)")] = None,
-    category: Annotated[list[str] | None, Query(description="PDI category id(s), e.g. use_of_force")] = None,
-    platform: Annotated[list[str] | None, Query(description="portal platform(s), e.g. socrata")] = None,
-    format: Annotated[list[str] | None, Query(description="distribution format(s), e.g. CSV")] = None,  # noqa: A002
-    freshness: Annotated[
-        list[str] | None, Query(description="freshness status(es): fresh, due, overdue, delinquent, unknown")
-    ] = None,
-    modified_after: Annotated[
-        str | None, Query(description="only datasets updated on or after this ISO date or date-time")
-    ] = None,
-    sort: Annotated[SortOrder, Query(description="relevance (default with q) or modified (newest first)")] = (
-        SortOrder.RELEVANCE
-    ),
+    query: Annotated[SearchQuery, Depends(search_query)],
     size: Annotated[int, Query(ge=1, le=100, description="results per page")] = 20,
     cursor: Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")] = None,
 ) -> SearchResponse:
-    filters: dict[str, list[str]] = {}
-    jurisdictions = _split(jurisdiction)
-    unknown = [j for j in jurisdictions if seed.get(j) is None]
-    if unknown:
-        raise HTTPException(400, f"jurisdiction: unknown id(s) {', '.join(unknown)}; see /api/jurisdictions")
-    categories = _split(category)
-    bad = [c for c in categories if c not in Category.__members__.values()]
-    if bad:
-        raise HTTPException(
-            400, f"category: unknown id(s) {', '.join(bad)}; known: {', '.join(c.value for c in Category)}"
-        )
-    states = [s.upper() for s in _split(state)]
-    bad = [s for s in states if len(s) != 2 or not s.isalpha()]
-    if bad:
-        raise HTTPException(400, f"state: expected two-letter codes, got {', '.join(bad)}")
-    platforms = [p.lower() for p in _split(platform)]
-    known_platforms = {p.value for p in PortalPlatform} | {"dcat_us"}
-    bad = [p for p in platforms if p not in known_platforms]
-    if bad:
-        raise HTTPException(400, f"platform: unknown {', '.join(bad)}; known: {', '.join(sorted(known_platforms))}")
-    formats = [f.upper() for f in _split(format)]
-    statuses = [s.value for s in checked_statuses(freshness)]
-    for name, values in (
-        ("jurisdiction", jurisdictions),
-        ("state", states),
-        ("category", categories),
-        ("platform", platforms),
-        ("format", formats),
-        ("freshness", statuses),
-    ):
-        if values:
-            filters[name] = values
-    filters["status"] = ["active"]
-    query = SearchQuery(
-        q=q.strip() if q and q.strip() else None,
-        filters=filters,
-        modified_after=_parse_when(modified_after) if modified_after else None,
-        sort=sort,
-        size=size,
-        cursor=cursor,
-    )
-    return _response(index.search(query), seed, store, clock())
+    return _response(index.search(replace(query, size=size, cursor=cursor)), seed, store, clock())
 
 
 def _refs(seed: Seed, ids: list[str]) -> list[JurisdictionRef]:

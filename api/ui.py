@@ -34,10 +34,11 @@ from api.coverage import CoverageHistoryResponse, CoverageResponse, CoverageSnap
 from api.deps import get_clock, get_index, get_seed, get_store
 from api.models import DatasetResponse, JurisdictionDetail, JurisdictionOut, SearchResponse
 from api.operations import HarvestsResponse
+from api.search_params import search_query
 from catalog.jsonld import http_url, script_json, to_schema_org
 from catalog.vocabulary import Category
 from catalog_seed import Seed
-from index.base import FACET_FIELDS, SearchIndex, SortOrder
+from index.base import FACET_FIELDS, SearchIndex, SearchQuery, SortOrder
 from store import Store
 
 router = APIRouter(include_in_schema=False)
@@ -84,7 +85,7 @@ PLATFORM_LABELS = {
 FACETS_SHOWN = 8  # values listed before a facet's "more" disclosure
 RECENCY = (("past 30 days", 30), ("past year", 365), ("past 3 years", 3 * 365))
 # The search filters the API takes: every facet field that /api/search accepts as a parameter.
-FILTERS = tuple(name for name in FACET_FIELDS if name in inspect.signature(routes.search).parameters)
+FILTERS = tuple(name for name in FACET_FIELDS if name in inspect.signature(search_query).parameters)
 
 
 def category_label(value: str) -> str:
@@ -329,9 +330,8 @@ def jurisdiction_page(
 ) -> HTMLResponse:
     harvests = operations.harvests(store=store, seed=seed, limit=1)  # each source's last success, next run
     # the jurisdiction's most recently updated datasets, grouped by category below
-    recent = routes.search(
-        index=index, seed=seed, store=store, clock=clock, jurisdiction=[detail.id], sort=SortOrder.MODIFIED, size=100
-    )
+    query = SearchQuery(filters={"jurisdiction": [detail.id], "status": ["active"]}, sort=SortOrder.MODIFIED)
+    recent = routes.search(index=index, seed=seed, store=store, clock=clock, query=query, size=100)
     published = {c.value: c.count for c in detail.categories}
     committed = set(detail.committed_categories)
     search = SearchLinks(path=str(request.url_for("ui_search").path), q="", sort="", modified_after="", filters={})

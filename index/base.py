@@ -17,12 +17,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-FACET_FIELDS = ("jurisdiction", "state", "category", "platform", "format", "status", "freshness")
+FACET_FIELDS = ("jurisdiction", "state", "category", "platform", "format", "status", "freshness", "keyword")
 
 
 class SortOrder(StrEnum):
     RELEVANCE = "relevance"  # best match first; without a query, falls back to MODIFIED
     MODIFIED = "modified"  # most recently updated first
+    ID = "id"  # document id ascending: a fixed order for clients that page through everything
 
 
 class IndexUnavailable(RuntimeError):
@@ -59,7 +60,16 @@ class SearchQuery:
     sort: SortOrder = SortOrder.RELEVANCE
     size: int = 20
     cursor: str | None = None
-    facet_size: int = 60
+    facet_size: int = 60  # values per facet; 0 computes no facets (cheaper when paging through everything)
+    # Hits to skip, for clients that page by position (CKAN's ``start``). Keyset ``cursor`` paging
+    # is the stable way; an offset and a cursor are never combined.
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.size < 0 or self.offset < 0 or self.facet_size < 0:
+            raise ValueError("size, offset and facet_size must not be negative")
+        if self.offset and self.cursor:
+            raise ValueError("a query pages by cursor or by offset, not both")
 
 
 @dataclass(frozen=True)

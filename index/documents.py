@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from catalog.record import CatalogRecord
+from catalog.record import CatalogRecord, Distribution
 from catalog.vocabulary import FreshnessStatus
 from index.base import IndexDocument
 
@@ -31,16 +31,37 @@ def plain_text(text: str) -> str:
     return _SPACE.sub(" ", _TAGS.sub(" ", text)).strip()
 
 
+def format_label(dist: Distribution) -> str:
+    """A distribution's format as the ``format`` facet has it: its format, else its media type's
+    subtype, in upper case ("" when it has neither)."""
+    label = (dist.format or "").strip()
+    if not label and dist.mediaType:
+        label = dist.mediaType.split("/")[-1]
+    return label.upper()
+
+
 def _formats(record: CatalogRecord) -> list[str]:
     out: list[str] = []
     for dist in record.distribution:
-        label = (dist.format or "").strip()
-        if not label and dist.mediaType:
-            label = dist.mediaType.split("/")[-1]
-        label = label.upper()
+        label = format_label(dist)
         if label and label not in out:
             out.append(label)
     return out
+
+
+def keywords(record: CatalogRecord) -> list[str]:
+    """The record's keywords as facet values (and CKAN tags): trimmed, blanks dropped, each once."""
+    out = [_SPACE.sub(" ", k).strip() for k in record.keyword]
+    return list(dict.fromkeys(k for k in out if k))
+
+
+def modified(record: CatalogRecord) -> datetime | None:
+    """The date a record sorts and filters by: last data update, else last metadata update, else
+    the DCAT ``modified``; always timezone-aware. None when the portal gave no date."""
+    value = _modified(record)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 def _modified(record: CatalogRecord) -> datetime | None:
@@ -77,11 +98,7 @@ def to_document(
     infos = [jurisdictions[j] for j in pdi.jurisdictions if j in jurisdictions]
     states = sorted({i.state for i in infos})
     platform = (pdi.source.portal_platform.value if pdi.source.portal_platform else None) or pdi.source.platform
-    modified = _modified(record)
-    if modified is not None and modified.tzinfo is None:
-        from datetime import UTC
-
-        modified = modified.replace(tzinfo=UTC)
+    when = modified(record)
     description = plain_text(record.description)
     formats = _formats(record)
     summary = {
@@ -91,7 +108,7 @@ def to_document(
         "jurisdiction": pdi.jurisdiction,
         "jurisdictions": [{"id": i.id, "name": i.name, "state": i.state} for i in infos],
         "categories": pdi.category_ids,
-        "modified": modified.isoformat() if modified else None,
+        "modified": when.isoformat() if when else None,
         "platform": platform,
         "formats": formats,
         "publisher": record.publisher.name,
@@ -106,7 +123,7 @@ def to_document(
         keywords=[*record.keyword, *record.theme],
         columns=[c.name for c in pdi.columns] + [c.field_name for c in pdi.columns if c.field_name],
         jurisdiction_text=" ".join(f"{i.name} {i.state} {i.agency}" for i in infos),
-        modified=modified,
+        modified=when,
         facets={
             "jurisdiction": list(pdi.jurisdictions),
             "state": states,
@@ -115,6 +132,7 @@ def to_document(
             "format": formats,
             "status": [pdi.status.value],
             "freshness": [status.value],
+            "keyword": keywords(record),
         },
         summary=summary,
         content_hash=document_fingerprint(record.content_hash(), status),

@@ -44,7 +44,11 @@ from index.text import analyzed, parse_query
 # ("places" is the jurisdictions' names and agency as text; "jurisdiction" is the facet keyword)
 FIELD_BOOSTS = {"title": 10.0, "keywords": 4.0, "places": 3.0, "columns": 2.0, "description": 1.0}
 TEXT_FIELDS = tuple(FIELD_BOOSTS)
-MAPPING_VERSION = 3  # 3: the freshness facet
+MAPPING_VERSION = 4  # 3: the freshness facet; 4: the keyword facet, id order
+
+# from + size may not pass the index's max_result_window (the server's default); deeper offsets
+# walk there with search_after
+MAX_RESULT_WINDOW = 10_000
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
@@ -84,12 +88,27 @@ def _unavailable(exc: Exception) -> IndexUnavailable:
 
 UNAVAILABLE_ERRORS = (TransportConnectionError, ConnectionTimeout, TransportError)
 
+SORTS: dict[SortOrder, list[dict[str, str]]] = {
+    SortOrder.RELEVANCE: [{"_score": "desc"}, {"id": "asc"}],
+    SortOrder.MODIFIED: [{"mod_key": "desc"}, {"id": "asc"}],
+    SortOrder.ID: [{"id": "asc"}],
+}
+
 
 class ElasticsearchIndex(SearchIndex):
     name = "elasticsearch"
 
-    def __init__(self, url: str, alias: str = "pdi-catalog", *, shards: int = 1, replicas: int = 0) -> None:
+    def __init__(
+        self,
+        url: str,
+        alias: str = "pdi-catalog",
+        *,
+        shards: int = 1,
+        replicas: int = 0,
+        max_result_window: int = MAX_RESULT_WINDOW,
+    ) -> None:
         self.url = url
+        self.max_result_window = max_result_window
         self.alias = alias
         self.shards = shards
         self.replicas = replicas
@@ -106,7 +125,7 @@ class ElasticsearchIndex(SearchIndex):
                 "settings": {
                     "number_of_shards": self.shards,
                     "number_of_replicas": self.replicas,
-                    "max_result_window": 10_000,
+                    "max_result_window": self.max_result_window,
                 },
                 "mappings": MAPPINGS,
             },
@@ -296,7 +315,7 @@ class ElasticsearchIndex(SearchIndex):
     def query_body(self, query: SearchQuery) -> tuple[dict[str, Any], SortOrder]:
         """The Elasticsearch request for ``query`` (also used by the benchmark to time the raw engine)."""
         groups = parse_query(query.q) if query.q else []
-        sort = query.sort if groups else SortOrder.MODIFIED
+        sort = SortOrder.MODIFIED if query.sort is SortOrder.RELEVANCE and not groups else query.sort
         must: list[dict[str, Any]] = []
         for group in groups:
             should = [
@@ -325,22 +344,49 @@ class ElasticsearchIndex(SearchIndex):
             "size": query.size + 1,
             "track_total_hits": True,
             "_source": ["summary", "mod_key"],
-            "sort": [{"_score": "desc"}, {"id": "asc"}]
-            if sort is SortOrder.RELEVANCE
-            else [{"mod_key": "desc"}, {"id": "asc"}],
-            "aggs": {
+            "sort": SORTS[sort],
+        }
+        if query.facet_size:
+            body["aggs"] = {
                 f: {"terms": {"field": f, "size": query.facet_size, "order": [{"_count": "desc"}, {"_key": "asc"}]}}
                 for f in FACET_FIELDS
-            },
-        }
+            }
         if query.cursor:
-            body["search_after"] = decode_cursor(query.cursor, sort)
+            key = decode_cursor(query.cursor, sort)
+            body["search_after"] = key[1:] if sort is SortOrder.ID else key
+        elif query.offset:
+            body["from"] = query.offset
         return body, sort
+
+    def _sort_key_at(self, body: dict[str, Any], position: int) -> list[Any] | None:
+        """The sort values of the hit at ``position`` (0-based), walked to with search_after in
+        windows the server allows; None when there are fewer hits."""
+        walk = {k: v for k, v in body.items() if k in ("query", "sort")}
+        after: list[Any] | None = None
+        remaining = position + 1
+        while remaining > 0:
+            size = min(remaining, self.max_result_window)
+            result = self.client.search(
+                index=self.alias, **walk, size=size, source=False, track_total_hits=False, search_after=after
+            )
+            hits = result["hits"]["hits"]
+            if len(hits) < size:
+                return None
+            after = hits[-1]["sort"]
+            remaining -= size
+        return after
 
     def search(self, query: SearchQuery) -> SearchPage:
         self._ensure()
         body, sort = self.query_body(query)
         try:
+            if "from" in body and body["from"] + body["size"] > self.max_result_window:
+                del body["from"]
+                after = self._sort_key_at(body, query.offset - 1)
+                if after is None:  # past the end: ask for nothing after the last hit
+                    body["size"] = 0
+                else:
+                    body["search_after"] = after
             result = self.client.search(index=self.alias, **body)
         except UNAVAILABLE_ERRORS as exc:
             raise _unavailable(exc) from exc
@@ -353,11 +399,13 @@ class ElasticsearchIndex(SearchIndex):
         hits = result["hits"]["hits"]
         more = len(hits) > query.size
         hits = hits[: query.size]
-        next_cursor = encode_cursor(sort, hits[-1]["sort"]) if more and hits else None
+        next_cursor = None
+        if more and hits:
+            last = hits[-1]["sort"]
+            next_cursor = encode_cursor(sort, [0, *last] if sort is SortOrder.ID else last)
+        aggs = result.get("aggregations", {})
         facets = {
-            f: [
-                FacetValue(value=str(b["key"]), count=int(b["doc_count"])) for b in result["aggregations"][f]["buckets"]
-            ]
+            f: [FacetValue(value=str(b["key"]), count=int(b["doc_count"])) for b in aggs[f]["buckets"]] if aggs else []
             for f in FACET_FIELDS
         }
         return SearchPage(

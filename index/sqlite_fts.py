@@ -57,7 +57,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 );
 """
 # Bumped whenever the tables or the text analysis change; an index of another version is rebuilt.
-SCHEMA_VERSION = 3  # 3: the freshness facet
+SCHEMA_VERSION = 4  # 3: the freshness facet; 4: the keyword facet, id order
 
 
 def fts_expression(q: str) -> str | None:
@@ -220,7 +220,7 @@ class SqliteFtsIndex(SearchIndex):
     def search(self, query: SearchQuery) -> SearchPage:
         expression = fts_expression(query.q) if query.q else None
         # relevance needs words to rank by; without them, newest first
-        sort = query.sort if expression else SortOrder.MODIFIED
+        sort = SortOrder.MODIFIED if query.sort is SortOrder.RELEVANCE and not expression else query.sort
         where: list[str] = []
         params: list[Any] = []
         for fname, values in query.filters.items():
@@ -262,14 +262,26 @@ class SqliteFtsIndex(SearchIndex):
                     s, last = decode_cursor(query.cursor, sort)
                     page_sql += " WHERE (score > ? OR (score = ? AND id > ?))"
                     page_params += [s, s, last]
+            elif sort is SortOrder.ID:
+                order = " ORDER BY id ASC"
+                if query.cursor:
+                    _, last = decode_cursor(query.cursor, sort)
+                    page_sql += " WHERE id > ?"
+                    page_params.append(last)
             else:
                 order = " ORDER BY mod_key DESC, id ASC"
                 if query.cursor:
                     m, last = decode_cursor(query.cursor, sort)
                     page_sql += " WHERE (mod_key < ? OR (mod_key = ? AND id > ?))"
                     page_params += [m, m, last]
-            rows = conn.execute(page_sql + order + " LIMIT ?", [*page_params, query.size + 1]).fetchall()
-            facets = self._facets(conn, filtered, all_params, query.facet_size)
+            rows = conn.execute(
+                page_sql + order + " LIMIT ? OFFSET ?", [*page_params, query.size + 1, query.offset]
+            ).fetchall()
+            facets = (
+                self._facets(conn, filtered, all_params, query.facet_size)
+                if query.facet_size
+                else {f: [] for f in FACET_FIELDS}
+            )
         except sqlite3.OperationalError as exc:
             raise IndexUnavailable(f"embedded index query failed: {exc}") from exc
         more = len(rows) > query.size
@@ -278,7 +290,12 @@ class SqliteFtsIndex(SearchIndex):
         next_cursor = None
         if more and rows:
             last_row = rows[-1]
-            key = [last_row[1], last_row[0]] if sort is SortOrder.RELEVANCE else [last_row[3], last_row[0]]
+            if sort is SortOrder.RELEVANCE:
+                key = [last_row[1], last_row[0]]
+            elif sort is SortOrder.ID:
+                key = [0, last_row[0]]
+            else:
+                key = [last_row[3], last_row[0]]
             next_cursor = encode_cursor(sort, key)
         return SearchPage(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
 

@@ -562,6 +562,26 @@ class Store:
             row = conn.execute(select(t.records).where(t.records.c.id == record_id)).first()
         return _stored(row) if row is not None else None
 
+    def get_many(self, record_ids: Iterable[str]) -> dict[str, StoredRecord]:
+        """The records of these ids that exist, by id (a few queries, however many ids)."""
+        out: dict[str, StoredRecord] = {}
+        for chunk in _chunks(list(dict.fromkeys(record_ids)), 500):
+            with self._read() as conn:
+                rows = conn.execute(select(t.records).where(t.records.c.id.in_(chunk))).all()
+            out.update((row.id, _stored(row)) for row in rows)
+        return out
+
+    def ids_starting_with(self, prefix: str, limit: int = 20) -> list[str]:
+        """Record ids that begin with ``prefix`` (taken literally, not as a pattern), in id order."""
+        query = (
+            select(t.records.c.id)
+            .where(t.records.c.id.startswith(prefix, autoescape=True))
+            .order_by(t.records.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [row.id for row in conn.execute(query)]
+
     def iter_records(self, *, status: RecordStatus | None = None, batch: int = 500) -> Iterator[StoredRecord]:
         """Every record in id order, read in batches so memory stays bounded."""
         last = ""

@@ -118,3 +118,30 @@ def any_index(request, settings):  # type: ignore[no-untyped-def]
         idx.client.indices.delete(index=f"{idx.alias}-*", ignore_unavailable=True, allow_no_indices=True)
         idx.client.options(ignore_status=404).indices.delete_index_template(name=f"{idx.alias}-template")
         idx.close()
+
+
+@pytest.fixture(scope="session")
+def demo_catalog(tmp_path_factory, seed):  # type: ignore[no-untyped-def]
+    """The whole demo catalog, harvested once per test session: every source of the seed from the
+    portal simulator with the demo's settings (what `pdi harvest --demo` stores), into a store of
+    its own. Tests that read it build their indexes from it; none may write to it."""
+    from dataclasses import replace
+
+    from harvesters.http import HttpClient
+    from pdi.runtime import jurisdiction_lookup
+    from pdi.settings import load_settings
+    from scheduler.run import HarvestRun
+    from simulator.server import PortalSimulator
+    from store import Store
+
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("demo-catalog"))
+    store = Store(settings.store_url)
+    store.create_schema()
+    http = replace(settings.http(), per_host_min_delay_s=0.0)  # the simulator is ours, on loopback
+    with PortalSimulator(seed, seed_number=settings.demo_seed_number) as sim:
+        summary = HarvestRun(
+            store, None, jurisdiction_lookup(seed), HttpClient(http, route=sim.route), workers=settings.harvest_workers
+        ).run(seed.sources(), trigger="demo")
+    assert summary.sources_failed == 0 and summary.records_new > 1000, summary
+    yield store
+    store.close()

@@ -42,3 +42,15 @@ def test_categories_doc_is_generated_from_the_vocabulary():
     assert doc == vocabulary_markdown(), (
         "docs/categories.md is stale: python -m catalog.vocabulary > docs/categories.md"
     )
+
+
+def test_readme_names_every_ckan_action_and_export():
+    from api.ckan.actions import ACTIONS
+    from api.exports import CSV_COLUMNS
+
+    readme = (REPO / "README.md").read_text()
+    for name in ACTIONS:
+        assert f"`{name}`" in readme, f"README does not document the CKAN action {name}"
+    for column in CSV_COLUMNS:
+        assert f"`{column}`" in readme, f"README does not list the CSV column {column}"
+    assert "/data.json" in readme and "/api/search.csv" in readme

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from index.base import IndexOutdated, IndexUnavailable, SearchQuery
+from index.base import IndexOutdated, IndexUnavailable, SearchQuery, SortOrder
 from index.documents import to_document
 from index.elasticsearch import ElasticsearchIndex
 from tests.conftest import elasticsearch_url
@@ -89,3 +89,29 @@ def test_a_document_elasticsearch_rejects_is_reported_per_record(es):
     assert list(report.failed) == [immense.id]
     assert "document_parsing_exception" in report.failed[immense.id]
     assert report.indexed == len(docs) - 1 == es.count()
+
+
+@pytest.mark.parametrize("sort", [SortOrder.MODIFIED, SortOrder.ID, SortOrder.RELEVANCE])
+def test_offsets_past_the_result_window_walk_there_with_search_after(sort):
+    # a window of 3 hits stands in for the server's 10,000
+    idx = ElasticsearchIndex(elasticsearch_url(), alias=f"pdi-es-{uuid.uuid4().hex[:10]}", max_result_window=3)
+    try:
+        idx.upsert(to_document(r, JURISDICTIONS) for r in _corpus())
+        q = "police" if sort is SortOrder.RELEVANCE else None
+        whole = []
+        cursor = None
+        while True:  # cursor pages stay inside the window
+            page = idx.search(SearchQuery(q=q, sort=sort, size=2, cursor=cursor))
+            whole += [h.id for h in page.hits]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert len(whole) >= 5
+        for offset in range(len(whole) + 2):
+            page = idx.search(SearchQuery(q=q, sort=sort, size=2, offset=offset))
+            assert [h.id for h in page.hits] == whole[offset : offset + 2], offset
+            assert page.total == len(whole)
+    finally:
+        idx.client.indices.delete(index=f"{idx.alias}-*", ignore_unavailable=True, allow_no_indices=True)
+        idx.client.options(ignore_status=404).indices.delete_index_template(name=f"{idx.alias}-template")
+        idx.close()

@@ -220,3 +220,63 @@ def test_a_rejected_document_is_reported_and_the_batch_goes_on(index):
     assert list(report.failed) == [bad.id]
     assert report.indexed == 1
     assert [h.id for h in index.search(SearchQuery(q="good arrests")).hits] == [good.id]
+
+
+def test_sort_by_id_and_its_cursor(index):
+    expected = sorted(r.id for r in index.records.values())
+    assert [h.id for h in index.search(SearchQuery(sort=SortOrder.ID, size=100)).hits] == expected
+    # with words too: id order, not relevance
+    page = index.search(SearchQuery(q="force", sort=SortOrder.ID, size=100))
+    by_relevance = index.search(SearchQuery(q="force", size=100))
+    assert [h.id for h in page.hits] == sorted(h.id for h in by_relevance.hits)
+    assert page.total == by_relevance.total >= 3
+    seen, cursor = [], None
+    while True:
+        page = index.search(SearchQuery(sort=SortOrder.ID, size=3, cursor=cursor))
+        seen += [h.id for h in page.hits]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == expected
+
+
+@pytest.mark.parametrize("sort", [SortOrder.MODIFIED, SortOrder.ID, SortOrder.RELEVANCE])
+def test_offset_paging_matches_one_big_page(index, sort):
+    q = "police" if sort is SortOrder.RELEVANCE else None
+    whole = [h.id for h in index.search(SearchQuery(q=q, sort=sort, size=100)).hits]
+    pages = [index.search(SearchQuery(q=q, sort=sort, size=3, offset=o)) for o in range(0, len(whole) + 3, 3)]
+    assert [h.id for p in pages for h in p.hits] == whole
+    assert all(p.total == len(whole) for p in pages)
+    assert pages[-1].hits == []
+    # an offset page's cursor continues where it stops
+    page = index.search(SearchQuery(q=q, sort=sort, size=2, offset=1))
+    rest = index.search(SearchQuery(q=q, sort=sort, size=100, cursor=page.next_cursor))
+    assert [h.id for h in page.hits + rest.hits] == whole[1:]
+
+
+def test_offset_and_cursor_are_not_combined():
+    with pytest.raises(ValueError):
+        SearchQuery(offset=2, cursor="abc")
+    with pytest.raises(ValueError):
+        SearchQuery(size=-1)
+
+
+def test_no_facets_when_facet_size_is_zero(index):
+    page = index.search(SearchQuery(q="force", facet_size=0, size=2))
+    assert page.total == index.search(SearchQuery(q="force")).total >= 3 and len(page.hits) == 2
+    assert all(values == [] for values in page.facets.values())
+
+
+def test_keywords_are_a_facet_and_a_filter(index):
+    tagged = make_record(
+        "k1",
+        "Arrests by Beat",
+        jurisdiction="dallas-tx",
+        source="socrata:www.dallasopendata.com",
+        keywords=["Public Safety", "  public   safety ", "arrests"],
+    )
+    index.upsert([to_document(tagged, JURISDICTIONS)])
+    page = index.search(SearchQuery(filters={"keyword": ["Public Safety"]}))
+    assert [h.id for h in page.hits] == [tagged.id]
+    counts = {f.value: f.count for f in index.search(SearchQuery(size=1)).facets["keyword"]}
+    assert counts == {"police": 8, "Public Safety": 1, "public safety": 1, "arrests": 1}

@@ -242,6 +242,22 @@ def test_iter_records_in_batches(store):
     assert len(ids) == 7 and ids == sorted(ids)
 
 
+def test_get_many_and_ids_starting_with(store):
+    records = [make_record(f"abcd-{i:04d}", f"Arrests {i}") for i in range(5)]
+    for r in records:
+        _put(store, r)
+    wanted = [records[3].id, "no-such-id", records[0].id, records[3].id]
+    got = store.get_many(wanted)
+    assert set(got) == {records[0].id, records[3].id}
+    assert got[records[3].id].record.title == "Arrests 3"
+    assert store.get_many([]) == {}
+    prefix = records[2].id[:-9]  # the readable part, before the hash
+    assert store.ids_starting_with(prefix) == [records[2].id]
+    assert store.ids_starting_with("data-seattle-gov--abcd-", limit=3) == sorted(r.id for r in records)[:3]
+    # a prefix is literal text: LIKE wildcards in it match nothing
+    assert store.ids_starting_with("data%") == [] and store.ids_starting_with("data_seattle") == []
+
+
 def test_ids_come_back_in_byte_order_on_every_backend(store):
     for remote in ["ab-1", "ab1", "ab", "a-b-c", "a0", "zz", "z-z", "0-a", "9"]:
         _put(store, make_record(remote, f"Arrests {remote}"))
