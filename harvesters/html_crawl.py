@@ -14,10 +14,11 @@ never followed. It obeys robots.txt, identifies with the project's User-Agent an
 concurrency, minimum delay (without Scrapy's random jitter, which would undercut it), timeout,
 retries and size cap of the HTTP settings (:mod:`harvesters.http`), as two downloader middlewares:
 
-- :class:`PoliteRetry` (in place of Scrapy's RetryMiddleware) retries 429 and 5xx answers and
-  connection failures up to ``retries`` times. Before the retry — and before any other request to
-  that host — the host's download slot is held for the answer's Retry-After (seconds or an HTTP
-  date, capped at ``retry_after_max_s``), or else for the same exponential backoff with jitter as
+- :class:`PoliteRetry` (in place of Scrapy's RetryMiddleware) retries the answers
+  :mod:`harvesters.http` retries (429, 500, 502, 503, 504) and connection failures up to
+  ``retries`` times. Before the retry — and before any other request to that host — the host's
+  download slot is held for the answer's Retry-After (seconds or an HTTP date, capped at
+  ``retry_after_max_s``), or else for the same exponential backoff with jitter as
   :mod:`harvesters.http` (``backoff_base_s``, ``backoff_max_s``). The hold is a timer on the slot,
   so Twisted's reactor never blocks and requests to other hosts go on.
 - :class:`HostCounter` counts per host (the real one) what went on the wire: requests (robots.txt
@@ -32,7 +33,7 @@ middleware only sees the loopback host.
 
 Exit status: 0 the crawl finished (zero links is a finished crawl of an empty page); 2 the start
 page could not be read; 3 another page could not be read or the page cap was reached (the crawl is
-not whole); 1 anything else. The last stdout line is a JSON summary, written whatever the status::
+not whole); 1 anything else. The last stdout line is a JSON summary, written on 0, 2 and 3 alike::
 
     {"pages": 2, "items": 14, "closed": "finished",
      "hosts": {"www.example.gov": {"requests": 4, "retries": 1, "bytes": 20931, "robots": 1,

@@ -1,4 +1,5 @@
-"""The one HTTP layer every harvester fetches through.
+"""The one HTTP layer every harvester fetches through (the department-page crawl, which cannot,
+follows the same settings and reports into the same statistics: see the end of this note).
 
 Cross-cutting concerns live here as small ordered steps of one ``requests`` transport adapter, so
 they apply equally to our own calls and to the sessions we hand to ``sodapy`` and ``ckanapi``:
@@ -17,7 +18,7 @@ Each step counts what it did in :class:`HttpStats`. Harvesters never sleep or re
 One fetcher cannot use these sessions: the Scrapy crawl of department pages
 (:mod:`harvesters.html_crawl`, run in a process of its own by :mod:`harvesters.html`). It applies
 the same settings with Scrapy's own machinery — User-Agent, robots.txt, per-host concurrency and
-minimum delay, timeout, retries with the same backoff, Retry-After on 429/503 (capped by
+minimum delay, timeout, retries with the same backoff honouring Retry-After (capped by
 ``retry_after_max_s``) and the size cap; there is no conditional GET — and reports what it
 fetched per host, which :mod:`harvesters.html` adds here with :meth:`HttpStats.add`, so a crawl's
 requests, retries, bytes and refusals count under the portal's host like everyone else's.
