@@ -7,6 +7,12 @@ page and on the pages it links to in its folder; the harvester reads the lines b
 :class:`RawRecord` per distinct link URL. The mapping reads what a page says about a link — its
 text, the page title, the nearest heading, the surrounding text, a date written beside it — and
 invents nothing else.
+
+The crawl cannot fetch through :class:`~harvesters.http.HttpClient`, so it is given the client's
+settings and applies them itself (robots.txt, per-host concurrency and delay, retries with backoff
+and Retry-After, size cap; see :mod:`harvesters.html_crawl`). What it sent is counted per real host
+in its summary line and added to the client's :class:`~harvesters.http.HttpStats`, so the run's
+host statistics and ``/metrics`` show a crawl's requests, retries and bytes under the portal's host.
 """
 
 from __future__ import annotations
@@ -304,11 +310,14 @@ class HtmlHarvester(Harvester):
         """Crawl ``source.url`` in a subprocess (``python -m harvesters.html_crawl``) and yield one
         record per distinct link URL, keyed by that absolute URL on the real site.
 
-        The crawl gets the HTTP settings (User-Agent, timeout, retries, per-host concurrency and
-        delay, size cap). When ``http`` routes URLs (the demo), the routed page is crawled and every
-        URL is mapped back to the real host. A crawl that exits non-zero (the start page unreachable,
-        a followed page failing, the page cap reached) raises :class:`GatherError`; a page without
-        links is a complete gather of nothing.
+        The crawl gets the HTTP settings (User-Agent, timeout, retries and backoff, Retry-After
+        cap, per-host concurrency and delay, size cap). When ``http`` routes URLs (the demo), the
+        routed page is crawled and every URL is mapped back to the real host. The crawl's requests
+        (robots.txt included), retries, bytes and size-cap refusals are added to ``http.stats``
+        under the real host, and its request count to ``stats.requests``, whether or not it
+        succeeded. A crawl that exits non-zero (the start page unreachable, a followed page failing,
+        the page cap reached) raises :class:`GatherError`; a page without links is a complete
+        gather of nothing.
         """
         start = source.url
         site = _site(start)
@@ -320,6 +329,9 @@ class HtmlHarvester(Harvester):
             "user_agent": settings.user_agent,
             "timeout_s": settings.timeout_s,
             "retries": settings.max_retries,
+            "backoff_base_s": settings.backoff_base_s,
+            "backoff_max_s": settings.backoff_max_s,
+            "retry_after_max_s": settings.retry_after_max_s,
             "concurrency": settings.per_host_concurrency,
             "delay_s": settings.per_host_min_delay_s,
             "max_body_bytes": settings.max_body_bytes,
@@ -328,8 +340,10 @@ class HtmlHarvester(Harvester):
             "crawled_site": crawled_site,
             "reported_site": site,
         }
-        # each page may take every retry at the full timeout; the process gets that and a margin
-        limit = 60 + MAX_PAGES * settings.timeout_s * (settings.max_retries + 1)
+        # each page may take every retry at the full timeout, each after the longest wait; the
+        # process gets that and a margin
+        longest_wait = max(settings.retry_after_max_s, settings.backoff_max_s)
+        limit = 60 + MAX_PAGES * (settings.timeout_s * (settings.max_retries + 1) + longest_wait * settings.max_retries)
         with tempfile.TemporaryDirectory(prefix="pdi-html-") as tmp:
             out = Path(tmp) / "links.jsonl"
             command = [sys.executable, "-m", "harvesters.html_crawl", crawled_start, str(out), json.dumps(options)]
@@ -339,8 +353,8 @@ class HtmlHarvester(Harvester):
             except subprocess.TimeoutExpired as exc:
                 raise GatherError(f"the crawl did not finish within {limit:.0f} s", start) from exc
             summary = _summary(done.stdout)
-            stats.pages += int(summary.get("pages") or 0)
-            stats.requests += int(summary.get("pages") or 0)
+            sent = _count_hosts(summary, http)
+            stats.count(requests=sent, pages=_count(summary.get("pages")))
             if done.returncode != 0:
                 reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
                 raise GatherError(f"the crawl failed: {reason}", start)
@@ -385,6 +399,30 @@ class HtmlHarvester(Harvester):
             if url not in seen:
                 seen.add(url)
                 yield RawRecord(url, str(item["page"]), fetched_at, item)
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _count_hosts(summary: dict[str, Any], http: HttpClient) -> int:
+    """Add the crawl's per-host counters (already keyed by the real host) to ``http.stats``;
+    the number of requests it sent."""
+    hosts = summary.get("hosts")
+    sent = 0
+    for host, counts in hosts.items() if isinstance(hosts, dict) else ():
+        if not isinstance(host, str) or not isinstance(counts, dict):
+            continue
+        requests = _count(counts.get("requests"))
+        http.stats.add(
+            host,
+            requests=requests,
+            retries=_count(counts.get("retries")),
+            bytes=_count(counts.get("bytes")),
+            refused_oversize=_count(counts.get("refused_oversize")),
+        )
+        sent += requests
+    return sent
 
 
 def _summary(stdout: str) -> dict[str, Any]:

@@ -11,7 +11,19 @@ the nearest heading, the surrounding text and a date when one is written next to
 The crawl reads the start page, then the pages it links to inside the start page's directory on
 the same site (``max_depth`` levels, ``max_pages`` in all); links to other places are recorded,
 never followed. It obeys robots.txt, identifies with the project's User-Agent and keeps the per-host
-concurrency, delay, timeout, retries and size cap of the HTTP settings.
+concurrency, minimum delay (without Scrapy's random jitter, which would undercut it), timeout,
+retries and size cap of the HTTP settings (:mod:`harvesters.http`), as two downloader middlewares:
+
+- :class:`PoliteRetry` (in place of Scrapy's RetryMiddleware) retries the answers
+  :mod:`harvesters.http` retries (429, 500, 502, 503, 504) and connection failures up to
+  ``retries`` times. Before the retry — and before any other request to that host — the host's
+  download slot is held for the answer's Retry-After (seconds or an HTTP date, capped at
+  ``retry_after_max_s``), or else for the same exponential backoff with jitter as
+  :mod:`harvesters.http` (``backoff_base_s``, ``backoff_max_s``). The hold is a timer on the slot,
+  so Twisted's reactor never blocks and requests to other hosts go on.
+- :class:`HostCounter` counts per host (the real one) what went on the wire: requests (robots.txt
+  included), retries, response bytes (bodies as received), answers by status, robots.txt requests
+  and responses refused for the size cap.
 
 ``crawled_site``/``reported_site`` (options) say where the pages really are: the demo crawls the
 simulator (``http://127.0.0.1:PORT/<host>``) standing in for ``https://<host>``, and every URL
@@ -21,18 +33,31 @@ middleware only sees the loopback host.
 
 Exit status: 0 the crawl finished (zero links is a finished crawl of an empty page); 2 the start
 page could not be read; 3 another page could not be read or the page cap was reached (the crawl is
-not whole); 1 anything else. The last stdout line is a JSON summary; stderr says what failed.
+not whole); 1 anything else. The last stdout line is a JSON summary, written on 0, 2 and 3 alike::
+
+    {"pages": 2, "items": 14, "closed": "finished",
+     "hosts": {"www.example.gov": {"requests": 4, "retries": 1, "bytes": 20931, "robots": 1,
+                                   "refused_oversize": 0, "statuses": {"200": 3, "429": 1}}},
+     "scrapy": {"downloader/request_count": 4, "retry/count": 1, ...}}
+
+``hosts`` is what :mod:`harvesters.html` adds to the run's per-host HTTP statistics; ``scrapy`` is
+Scrapy's own (crawl-wide) ``downloader/``, ``retry/`` and ``robotstxt/`` stats, for comparison.
+stderr says what failed.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 from urllib.parse import unquote, urldefrag, urlsplit
+
+from harvesters.http import RETRY_STATUSES, _retry_after_seconds
 
 #: file extensions whose links are datasets (or dataset releases)
 DATA_EXTENSIONS = frozenset({"csv", "xlsx", "xls", "json", "geojson", "zip", "pdf"})
@@ -115,6 +140,9 @@ class CrawlOptions:
     user_agent: str = "pdi-catalog"
     timeout_s: float = 30.0
     retries: int = 2
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    retry_after_max_s: float = 120.0
     concurrency: int = 2
     delay_s: float = 0.0
     max_body_bytes: int = 64 * 1024 * 1024
@@ -132,6 +160,29 @@ class CrawlOptions:
         return cls(**data)
 
 
+def retry_wait(retry_after: str | None, attempt: int, options: CrawlOptions) -> float:
+    """Seconds to keep away from a host before retry number ``attempt + 1``: the answer's
+    Retry-After (seconds or HTTP date) capped at ``retry_after_max_s``, else the exponential
+    backoff with jitter of :mod:`harvesters.http`."""
+    hinted = _retry_after_seconds(retry_after)
+    if hinted is not None:
+        return min(hinted, options.retry_after_max_s)
+    base = min(options.backoff_max_s, options.backoff_base_s * (2**attempt))
+    return base * (0.5 + random.random() / 2)
+
+
+@dataclass
+class HostCounts:
+    """What the crawl sent to one host and got back (the summary's ``hosts`` entries)."""
+
+    requests: int = 0
+    retries: int = 0
+    bytes: int = 0
+    robots: int = 0
+    refused_oversize: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
 @dataclass
 class Outcome:
     pages: int = 0
@@ -139,6 +190,20 @@ class Outcome:
     start_failure: str | None = None
     failures: list[str] = field(default_factory=list)
     closed_reason: str | None = None
+    hosts: dict[str, HostCounts] = field(default_factory=dict)
+    scrapy_stats: dict[str, int] = field(default_factory=dict)
+
+    def host(self, name: str) -> HostCounts:
+        return self.hosts.setdefault(name, HostCounts())
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "pages": self.pages,
+            "items": self.items,
+            "closed": self.closed_reason,
+            "hosts": {name: asdict(counts) for name, counts in sorted(self.hosts.items())},
+            "scrapy": dict(sorted(self.scrapy_stats.items())),
+        }
 
 
 class SiteMap:
@@ -158,6 +223,104 @@ class SiteMap:
 
     def real(self, url: str) -> str:
         return self.reported + url[len(self.crawled) :] if self.on_site(url) else url
+
+    def real_host(self, url: str) -> str:
+        """The host (``netloc``, as :mod:`harvesters.http` counts it) a crawled URL stands for."""
+        return urlsplit(self.real(url)).netloc.lower()
+
+
+#: Scrapy's own stats worth reporting (crawl-wide), by key prefix
+SCRAPY_STATS = ("downloader/", "retry/", "robotstxt/")
+
+
+def _build_middlewares(options: CrawlOptions, site: SiteMap, outcome: Outcome) -> tuple[type, type]:
+    """(:class:`PoliteRetry`, :class:`HostCounter`) bound to this crawl's options and outcome."""
+    from scrapy import signals
+    from scrapy.downloadermiddlewares.retry import RetryMiddleware
+    from scrapy.exceptions import DownloadCancelledError
+    from scrapy.utils.asyncio import call_later
+    from twisted.internet.defer import CancelledError
+
+    class PoliteRetry(RetryMiddleware):
+        """Scrapy's retry, after holding the host's download slot for Retry-After or a backoff.
+
+        The hold is set when a retryable answer arrives (the ``response_downloaded`` signal), before
+        the downloader hands the freed connection to the next request in that slot, so no request
+        to the host slips out in between. A connection failure holds the slot when it is retried.
+        """
+
+        def __init__(self, crawler: Any) -> None:
+            super().__init__(crawler.settings)
+            self.crawler = crawler
+            self.held_until: dict[str, float] = {}
+            crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+
+        @classmethod
+        def from_crawler(cls, crawler: Any) -> PoliteRetry:
+            return cls(crawler)
+
+        def response_downloaded(self, response: Any, request: Any, **_: Any) -> None:
+            if response.status in self.retry_http_codes and not request.meta.get("dont_retry", False):
+                retry_after = response.headers.get("Retry-After")
+                text = retry_after.decode("latin-1") if isinstance(retry_after, bytes) else retry_after
+                self.hold(request, retry_wait(text, int(request.meta.get("retry_times", 0)), options))
+
+        # ``spider`` only to match the superclass; Scrapy passes it to no method that can do without
+        def process_response(self, request: Any, response: Any, spider: Any = None) -> Any:
+            result = super().process_response(request, response)
+            if result is not response:
+                outcome.host(site.real_host(request.url)).retries += 1
+            return result
+
+        def process_exception(self, request: Any, exception: Exception, spider: Any = None) -> Any:
+            result = super().process_exception(request, exception)
+            if result is not None:
+                outcome.host(site.real_host(request.url)).retries += 1
+                self.hold(request, retry_wait(None, int(request.meta.get("retry_times", 0)), options))
+            return result
+
+        def hold(self, request: Any, seconds: float) -> None:
+            """No request leaves the request's download slot for ``seconds``: the slot's delay
+            timer (the one DOWNLOAD_DELAY uses) is set to fire then, unless a later hold is on."""
+            if seconds <= 0:
+                return
+            downloader = self.crawler.engine.downloader
+            key = request.meta.get(downloader.DOWNLOAD_SLOT) or downloader.get_slot_key(request)
+            slot = downloader.slots.get(key)
+            until = time.monotonic() + seconds
+            if slot is None or until <= self.held_until.get(key, 0.0):
+                return
+            self.held_until[key] = until
+            if slot.latercall is not None:
+                slot.latercall.cancel()
+            # when it fires, the downloader clears the timer and sends what is queued (private
+            # to Scrapy's Downloader; tests/test_harvesters_html.py measures the wait over HTTP)
+            slot.latercall = call_later(seconds, downloader._latercall, slot)
+
+    class HostCounter:
+        """Counts per real host what went on the wire; placed where Scrapy's DownloaderStats is,
+        so it sees every request sent, robots.txt included, and every answer before any retry."""
+
+        def process_request(self, request: Any) -> None:
+            counts = outcome.host(site.real_host(request.url))
+            counts.requests += 1
+            if urlsplit(site.real(request.url)).path == "/robots.txt":
+                counts.robots += 1
+
+        def process_response(self, request: Any, response: Any) -> Any:
+            counts = outcome.host(site.real_host(request.url))
+            status = str(response.status)
+            counts.statuses[status] = counts.statuses.get(status, 0) + 1
+            counts.bytes += len(response.body)
+            return response
+
+        def process_exception(self, request: Any, exception: Exception) -> None:
+            # the size cap is the only thing that cancels a download here (no StopDownload is used);
+            # Scrapy raises DownloadCancelledError over a declared Content-Length and while reading
+            if isinstance(exception, DownloadCancelledError | CancelledError):
+                outcome.host(site.real_host(request.url)).refused_oversize += 1
+
+    return PoliteRetry, HostCounter
 
 
 def _build_spider(options: CrawlOptions, start_url: str, sink: TextIO, outcome: Outcome) -> Any:
@@ -282,6 +445,12 @@ def _build_spider(options: CrawlOptions, start_url: str, sink: TextIO, outcome: 
 
         def closed(self, reason: str) -> None:
             outcome.closed_reason = reason
+            stats = self.crawler.stats.get_stats()
+            outcome.scrapy_stats = {
+                key: value
+                for key, value in stats.items()
+                if key.startswith(SCRAPY_STATS) and isinstance(value, int) and not isinstance(value, bool)
+            }
 
     return DepartmentPageSpider
 
@@ -291,15 +460,29 @@ def crawl(start_url: str, out_path: str, options: CrawlOptions) -> Outcome:
     from scrapy.crawler import CrawlerProcess
 
     outcome = Outcome()
+    site = SiteMap(start_url, options.crawled_site, options.reported_site)
+    polite_retry, host_counter = _build_middlewares(options, site, outcome)
     settings = {
         "USER_AGENT": options.user_agent,
         # Routed (the demo), the spider applies the portal's own robots.txt to real URLs itself;
         # Scrapy's middleware would only fetch the simulator's root /robots.txt, which is not it.
-        "ROBOTSTXT_OBEY": not SiteMap(start_url, options.crawled_site, options.reported_site).routed,
+        "ROBOTSTXT_OBEY": not site.routed,
         "DOWNLOAD_TIMEOUT": options.timeout_s,
         "RETRY_TIMES": options.retries,
+        "RETRY_HTTP_CODES": sorted(RETRY_STATUSES),
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            polite_retry: 550,
+            host_counter: 851,  # next to DownloaderStats (850): the same requests and answers
+        },
         "CONCURRENT_REQUESTS_PER_DOMAIN": max(1, options.concurrency),
+        # the crawl reads one site, so the crawl-wide limit is the per-host one; it is also the only
+        # limit Scrapy 2.19 keeps on the asyncio reactor, where a slot hands its whole queue out at
+        # once (a transfer starts as a task, after the slot counted its free transfers)
+        "CONCURRENT_REQUESTS": max(1, options.concurrency),
         "DOWNLOAD_DELAY": options.delay_s,
+        # the delay is a minimum between requests, so no ±50% jitter around it
+        "DOWNLOAD_DELAY_JITTER": 0.0,
         "DOWNLOAD_MAXSIZE": options.max_body_bytes,
         # a backstop: the spider counts page depth itself, since a routed crawl's robots.txt
         # request sits one level above the start page in Scrapy's own count
@@ -326,7 +509,7 @@ def main(argv: list[str]) -> int:
         return 1
     options = CrawlOptions.from_json(argv[3] if len(argv) == 4 else None)
     outcome = crawl(argv[1], argv[2], options)
-    print(json.dumps({"pages": outcome.pages, "items": outcome.items, "closed": outcome.closed_reason}))
+    print(json.dumps(outcome.summary(), sort_keys=True))
     if outcome.start_failure:
         print(outcome.start_failure, file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""The one HTTP layer every harvester fetches through.
+"""The one HTTP layer every harvester fetches through (the department-page crawl, which cannot,
+follows the same settings and reports into the same statistics: see the end of this note).
 
 Cross-cutting concerns live here as small ordered steps of one ``requests`` transport adapter, so
 they apply equally to our own calls and to the sessions we hand to ``sodapy`` and ``ckanapi``:
@@ -13,6 +14,14 @@ they apply equally to our own calls and to the sessions we hand to ``sodapy`` an
                 and a 304 is answered from the cached body, so an unchanged page is not sent again
 
 Each step counts what it did in :class:`HttpStats`. Harvesters never sleep or retry on their own.
+
+One fetcher cannot use these sessions: the Scrapy crawl of department pages
+(:mod:`harvesters.html_crawl`, run in a process of its own by :mod:`harvesters.html`). It applies
+the same settings with Scrapy's own machinery — User-Agent, robots.txt, per-host concurrency and
+minimum delay, timeout, retries with the same backoff honouring Retry-After (capped by
+``retry_after_max_s``) and the size cap; there is no conditional GET — and reports what it
+fetched per host, which :mod:`harvesters.html` adds here with :meth:`HttpStats.add`, so a crawl's
+requests, retries, bytes and refusals count under the portal's host like everyone else's.
 """
 
 from __future__ import annotations
@@ -85,6 +94,30 @@ class HttpStats:
     bytes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     refused_oversize: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     not_modified: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(
+        self,
+        host: str,
+        *,
+        requests: int = 0,
+        retries: int = 0,
+        bytes: int = 0,  # noqa: A002 - the counter's own name
+        refused_oversize: int = 0,
+        not_modified: int = 0,
+    ) -> None:
+        """Add what a fetcher outside the adapter did (the Scrapy crawl) to ``host``'s counters;
+        thread-safe. A zero adds no entry."""
+        with self._lock:
+            for counter, n in (
+                (self.requests, requests),
+                (self.retries, retries),
+                (self.bytes, bytes),
+                (self.refused_oversize, refused_oversize),
+                (self.not_modified, not_modified),
+            ):
+                if n:
+                    counter[host] += n
 
     def merge(self, other: HttpStats) -> None:
         """Add another client's counts (a harvest shard's, from another process)."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request: method, portal host, path after the host, query string, status, fault served."""
+    """One request: method, portal host, path after the host, query string, status, fault served,
+    and ``at``, when it was answered (``time.monotonic()``), so tests can measure a client's waits."""
 
     method: str
     host: str
@@ -17,6 +19,7 @@ class RequestRecord:
     query: str
     status: int
     fault: str | None = None
+    at: float = field(default_factory=time.monotonic, compare=False)
 
     @property
     def target(self) -> str:

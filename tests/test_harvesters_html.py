@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from harvesters import registry
 from harvesters.base import GatherError, GatherStats, RawRecord, SourceContext
 from harvesters.detect import detect_platform
 from harvesters.html import humanised_file_name, link_title, page_date
-from harvesters.html_crawl import find_date, is_dataset_link
+from harvesters.html_crawl import CrawlOptions, find_date, is_dataset_link, retry_wait
 from harvesters.http import HttpClient, HttpSettings
 from simulator import PortalSimulator
 from simulator.platforms.html import HIDDEN_FILE
@@ -200,14 +202,16 @@ def sim() -> Iterator[PortalSimulator]:
         yield s
 
 
-def _http(sim: PortalSimulator) -> HttpClient:
-    settings = HttpSettings(timeout_s=5.0, max_retries=1, backoff_base_s=0.0)
-    return HttpClient(settings, route=sim.route, sleep=lambda _s: None)
+def _http(sim: PortalSimulator, **settings: Any) -> HttpClient:
+    options: dict[str, Any] = {"timeout_s": 5.0, "max_retries": 1, "backoff_base_s": 0.0, **settings}
+    return HttpClient(HttpSettings(**options), route=sim.route, sleep=lambda _s: None)
 
 
-def _gather(sim: PortalSimulator, url: str = PAGE) -> tuple[list[RawRecord], GatherStats]:
+def _gather(
+    sim: PortalSimulator, url: str = PAGE, http: HttpClient | None = None
+) -> tuple[list[RawRecord], GatherStats]:
     stats = GatherStats()
-    return list(HARVESTER.gather(_source(url), _http(sim), stats)), stats
+    return list(HARVESTER.gather(_source(url), http or _http(sim), stats)), stats
 
 
 def test_gather_finds_every_link_once_keyed_by_the_real_host(sim: PortalSimulator) -> None:
@@ -260,3 +264,111 @@ def test_a_page_nobody_answers_fails_the_gather() -> None:
     http = HttpClient(HttpSettings(timeout_s=2.0, max_retries=0), route=lambda url: route_url(base, url))
     with pytest.raises(GatherError, match="start page"):
         list(HARVESTER.gather(_source(), http, GatherStats()))
+
+
+# --------------------------------------------------------------------------------------------------
+# the crawl in the run's HTTP statistics; Retry-After and backoff
+# --------------------------------------------------------------------------------------------------
+
+SUBPAGE = "earlier-releases"
+
+
+def test_the_crawls_requests_count_under_the_real_host(sim: PortalSimulator) -> None:
+    sim.clear_request_log()
+    http = _http(sim)
+    _records, stats = _gather(sim, http=http)
+    sent = sim.request_count(HOST)
+    assert sent == 3 and sim.request_count(HOST, "/robots.txt") == 1  # robots.txt, the page, the one below
+    assert dict(http.stats.requests) == {HOST: sent}  # the portal's host, never the simulator's
+    assert stats.requests == sent and stats.pages == 2
+    assert http.stats.bytes[HOST] > 0
+    assert HOST not in http.stats.retries and HOST not in http.stats.refused_oversize
+
+
+def test_a_429_holds_the_host_for_its_retry_after_then_the_crawl_succeeds(sim: PortalSimulator) -> None:
+    sim.clear_request_log()
+    sim.inject(HOST, "429", count=1, path_contains=SUBPAGE)  # the simulator sends Retry-After: 1
+    http = _http(sim)
+    try:
+        records, stats = _gather(sim, http=http)
+    finally:
+        sim.clear_faults()
+    throttled, retried = sim.requests(HOST, SUBPAGE)
+    assert (throttled.status, retried.status) == (429, 200)
+    assert retried.at - throttled.at >= 1.0
+    assert stats.complete and {r.content["page"] for r in records} == {PAGE, f"{PAGE}{SUBPAGE}/"}
+    assert http.stats.retries[HOST] == 1
+    assert http.stats.requests[HOST] == sim.request_count(HOST) == 4 == stats.requests
+
+
+def test_retry_after_is_capped_by_the_settings(sim: PortalSimulator) -> None:
+    sim.clear_request_log()
+    sim.inject(HOST, "429", count=1, path_contains=SUBPAGE)
+    try:
+        _records, stats = _gather(sim, http=_http(sim, retry_after_max_s=0.1))
+    finally:
+        sim.clear_faults()
+    throttled, retried = sim.requests(HOST, SUBPAGE)
+    assert stats.complete and retried.status == 200
+    assert 0.1 <= retried.at - throttled.at < 1.0  # held for the cap, not the 1 s asked for
+
+
+def test_a_500_without_retry_after_is_retried_after_a_backoff(sim: PortalSimulator) -> None:
+    sim.clear_request_log()
+    sim.inject(HOST, "500", count=1, path_contains=SUBPAGE)
+    http = _http(sim, backoff_base_s=0.6)
+    try:
+        _records, stats = _gather(sim, http=http)
+    finally:
+        sim.clear_faults()
+    failed, retried = sim.requests(HOST, SUBPAGE)
+    assert (failed.status, retried.status) == (500, 200)
+    assert retried.at - failed.at >= 0.3  # the first backoff: half to all of backoff_base_s
+    assert stats.complete and http.stats.retries[HOST] == 1
+
+
+def test_retries_run_out_and_fail_the_gather_with_every_request_counted(sim: PortalSimulator) -> None:
+    sim.clear_request_log()
+    sim.inject(HOST, "429", count=2, path_contains=SUBPAGE)
+    http = _http(sim, retry_after_max_s=0.0)
+    try:
+        with pytest.raises(GatherError, match="HTTP 429"):
+            _gather(sim, http=http)
+    finally:
+        sim.clear_faults()
+    assert sim.request_count(HOST, SUBPAGE) == 2  # the request and its one retry
+    assert http.stats.requests[HOST] == sim.request_count(HOST) and http.stats.retries[HOST] == 1
+
+
+def test_a_page_over_the_size_cap_is_counted_as_refused(sim: PortalSimulator) -> None:
+    sim.clear_request_log()
+    sim.inject(HOST, "oversize", count=1, path_contains=SUBPAGE)
+    http = _http(sim, max_body_bytes=200_000)
+    try:
+        with pytest.raises(GatherError, match="could not be read"):
+            _gather(sim, http=http)
+    finally:
+        sim.clear_faults()
+    assert http.stats.refused_oversize[HOST] == 1
+    assert http.stats.requests[HOST] == sim.request_count(HOST) == 3
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("7", 7.0),
+        ("600", 30.0),  # capped
+        (formatdate(time.time() + 3600, usegmt=True), 30.0),  # an HTTP date, capped
+        (formatdate(time.time() - 60, usegmt=True), 0.0),  # a date already past
+    ],
+)
+def test_retry_wait_reads_retry_after_in_seconds_or_as_a_date(header: str, expected: float) -> None:
+    assert retry_wait(header, 0, CrawlOptions(retry_after_max_s=30.0)) == expected
+
+
+def test_retry_wait_backs_off_without_a_usable_retry_after() -> None:
+    options = CrawlOptions(backoff_base_s=1.0, backoff_max_s=3.0)
+    for header in (None, "soon"):
+        assert 0.5 <= retry_wait(header, 0, options) <= 1.0
+        assert 1.0 <= retry_wait(header, 1, options) <= 2.0
+        assert 1.5 <= retry_wait(header, 5, options) <= 3.0  # capped at backoff_max_s
