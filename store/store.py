@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -336,16 +337,22 @@ class Store:
     def _put_raw(self, conn: Connection, record_id: str, values: dict[str, Any]) -> None:
         row = {"record_id": record_id, **values}
         if self.dialect in ("postgresql", "sqlite"):
-            stmt = (pg_insert if self.dialect == "postgresql" else sqlite_insert)(t.raw_records).values(**row)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[t.raw_records.c.record_id], set_={k: stmt.excluded[k] for k in values}
-                )
-            )
+            conn.execute(self._raw_upsert(self.dialect), row)
             return
         done = conn.execute(update(t.raw_records).where(t.raw_records.c.record_id == record_id).values(**values))
         if done.rowcount == 0:
             conn.execute(insert(t.raw_records).values(**row))
+
+    @staticmethod
+    @cache
+    def _raw_upsert(dialect: str) -> Any:
+        """INSERT … ON CONFLICT DO UPDATE of a raw record, built once per dialect (building its
+        ``excluded`` columns cost more than running it); the row comes as parameters."""
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(t.raw_records)
+        columns = [c.name for c in t.raw_records.columns if c.name != "record_id"]
+        return stmt.on_conflict_do_update(
+            index_elements=[t.raw_records.c.record_id], set_={k: stmt.excluded[k] for k in columns}
+        )
 
     def _put_facets(self, conn: Connection, record_id: str, record: CatalogRecord) -> None:
         conn.execute(delete(t.record_facets).where(t.record_facets.c.record_id == record_id))
