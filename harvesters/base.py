@@ -64,6 +64,10 @@ class GatherStats:
     complete: bool = False  # True only once the whole catalog was read without error
     total: int | None = None  # the catalog's size as the portal announces it, when it does
     errors: list[str] = field(default_factory=list)
+    # Offset-paged catalogs only: the offset to start at (a resumed gather), and the offset of the
+    # page whose records are being yielded now (the run checkpoints at page boundaries).
+    resume_offset: int = 0
+    page_offset: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, requests: int = 0, pages: int = 0) -> None:

@@ -244,8 +244,9 @@ class CkanHarvester(Harvester):
         ckan = RemoteCKAN(source.url, user_agent=http.settings.user_agent, get_only=True, session=http.session)
         endpoint = f"{source.url.rstrip('/')}/api/action/package_search"
         guard = PageGuard()
-        start = 0
+        start = stats.resume_offset  # 0, or where an unfinished gather stopped
         while True:
+            stats.page_offset = start  # the page being read (the run checkpoints at page starts)
             params: dict[str, Any] = {"rows": PAGE_SIZE, "start": start, "sort": SORT}
             page_url = f"{endpoint}?{urlencode(params)}"
             try:

@@ -267,8 +267,9 @@ class OpenDataSoftHarvester(Harvester):
         parts = urlsplit(source.url)
         endpoint = f"{parts.scheme}://{parts.netloc}{CATALOG_PATH}"
         guard = PageGuard()
-        offset = 0
+        offset = stats.resume_offset  # 0, or where an unfinished gather stopped
         while True:
+            stats.page_offset = offset  # the page being read (the run checkpoints at page starts)
             params = {"limit": PAGE_SIZE, "offset": offset, "order_by": "dataset_id"}
             body, results, page_url = fetch_page(http, endpoint, params, stats, list_key="results", api="Explore API")
             total = announced_total(body.get("total_count"))

@@ -276,8 +276,9 @@ class SocrataHarvester(Harvester):
         """
         endpoint, scope = _catalog(source)
         guard = PageGuard()
-        offset = 0
+        offset = stats.resume_offset  # 0, or where an unfinished gather stopped
         while True:
+            stats.page_offset = offset  # the page being read (the run checkpoints at page starts)
             params = {**scope, "limit": PAGE_SIZE, "offset": offset, "order": "dataset_id"}
             body, results, page_url = fetch_page(http, endpoint, params, stats, list_key="results", api="Discovery API")
             total = announced_total(body.get("resultSetSize"))

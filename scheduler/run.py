@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from functools import partial
+from datetime import datetime, timedelta
 from multiprocessing import get_context
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,6 +54,7 @@ class SourceResult:
     error: str | None = None
     duration_s: float = 0.0
     unchanged_by_probe: bool = False  # settled from a steady probe, without reading the catalog
+    resumed_at: int = 0  # the catalog offset an unfinished earlier gather was resumed from
 
 
 @dataclass
@@ -102,6 +102,7 @@ class _Outcome:
     seen_id: str | None = None
     record: CatalogRecord | None = None
     errors: list[tuple[Stage, str]] = field(default_factory=list)
+    page_offset: int | None = None  # the offset of the page it came on (offset-paged catalogs)
 
 
 OpenParts = Callable[[], tuple[Store, SearchIndex | None, HttpClient]]
@@ -196,6 +197,7 @@ class HarvestRun:
         self.workers = workers
         self.progress = progress
         self.probes = probes or ProbePolicy()
+        self.checkpoint_every_s = 5.0  # at most one gather checkpoint per source this often
         self.shards = shards if shards is not None and shards.processes > 1 else None
         self.clock = clock
         self._write_lock = threading.Lock()
@@ -442,12 +444,14 @@ class HarvestRun:
                 )
         else:
             read_at = utcnow()
-            self._gather(run_id, plan, harvester, ctx, stats, result, seen)
+            result.resumed_at = self._resume(plan, probe, stats, seen)
+            self._gather(run_id, plan, harvester, ctx, stats, result, seen, probe)
             if probe is not None and result.complete and result.error is None:
                 with self._write_lock:
                     self.store.save_probe(
                         plan.source_id, probe.fingerprint, probe.tracks_changes, full_read_at=read_at, probed_at=read_at
                     )
+                    self.store.drop_checkpoint(plan.source_id)
         result.pages = stats.pages
         if result.complete and result.error is None:
             with self._write_lock:
@@ -491,14 +495,30 @@ class HarvestRun:
         stats: GatherStats,
         result: SourceResult,
         seen: set[str],
+        probe: Probe | None,
     ) -> None:
         """Read the whole catalog: records prepared (and enriched) as many at a time as the host
-        allows, committed in order; ``result.complete`` only when the gather finished."""
+        allows, committed in order; ``result.complete`` only when the gather finished. With a
+        probe, an offset-paged gather is checkpointed at page boundaries (see :meth:`_resume`)."""
         pending: list[CatalogRecord] = []
+        page: int | None = None
+        saved = time.monotonic()
+
+        def prepare(item: tuple[RawRecord, int | None]) -> _Outcome:
+            outcome = self._prepare(harvester, ctx, item[0])
+            outcome.page_offset = item[1]
+            return outcome
+
         try:
-            prepare = partial(self._prepare, harvester, ctx)
-            gathered = harvester.gather(ctx, self.http, stats)
+            gathered = ((raw, stats.page_offset) for raw in harvester.gather(ctx, self.http, stats))
             for outcome in ordered_map(prepare, gathered, self.http.settings.per_host_concurrency):
+                if outcome.page_offset is not None and page is not None and outcome.page_offset > page:
+                    # every record of the pages before this one is committed: a safe place to resume
+                    if probe is not None and time.monotonic() - saved >= self.checkpoint_every_s:
+                        with self._write_lock:
+                            self.store.save_checkpoint(plan.source_id, probe.fingerprint, outcome.page_offset, seen)
+                        saved = time.monotonic()
+                page = outcome.page_offset
                 result.records_seen += 1
                 self._commit(run_id, plan, outcome, result, seen, pending)
                 if len(pending) >= INDEX_BATCH:
@@ -512,11 +532,33 @@ class HarvestRun:
             url = getattr(exc, "url", None)
             result.error = str(exc)
             self._error(run_id, plan, Stage.GATHER, str(exc), None, url)
+            if probe is not None and stats.page_offset and stats.page_offset > (page or 0):
+                # the page that failed: every record before it was committed (ordered_map drains them)
+                with self._write_lock:
+                    self.store.save_checkpoint(plan.source_id, probe.fingerprint, stats.page_offset, seen)
         except Exception as exc:  # noqa: BLE001 - a harvester bug must fail its source, not the run
             result.error = f"{type(exc).__name__}: {exc}"
             self._error(run_id, plan, Stage.GATHER, result.error, None, plan.url)
         finally:
             self._index(run_id, plan, pending)
+
+    def _resume(self, plan: SourcePlan, probe: Probe | None, stats: GatherStats, seen: set[str]) -> int:
+        """Where to start reading an offset-paged catalog: at the checkpoint of an unfinished gather
+        (interrupted, or failed on a page) when the catalog's probe is the one taken before that
+        gather, so offsets still point at the same datasets, and it is less than a day old. What
+        that gather committed counts as seen. Otherwise at 0 (and a stale checkpoint is dropped)."""
+        if probe is None:
+            return 0
+        kept = self.store.checkpoint(plan.source_id)
+        if kept is None:
+            return 0
+        if kept["fingerprint"] != probe.fingerprint or utcnow() - kept["saved_at"] > timedelta(days=1):
+            with self._write_lock:
+                self.store.drop_checkpoint(plan.source_id)
+            return 0
+        stats.resume_offset = int(kept["next_offset"])
+        seen |= kept["seen"]
+        return stats.resume_offset
 
     def _probe(self, run_id: int, plan: SourcePlan, harvester: Harvester, ctx: SourceContext) -> Probe | None:
         """The source's probe, or None: probes off, none for the platform, or it failed on the

@@ -212,6 +212,18 @@ source_probes = Table(
     Column("probed_at", UtcDateTime, nullable=False),  # when the fingerprint was last confirmed
 )
 
+# Where an unfinished gather of an offset-paged catalog stopped: the next run resumes there when the
+# catalog's probe shows it unchanged since (so the offsets still point at the same datasets).
+gather_checkpoints = Table(
+    "gather_checkpoints",
+    metadata,
+    Column("source_id", String(400), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # the probe taken before that gather
+    Column("next_offset", Integer, nullable=False),  # the first page not yet committed whole
+    Column("seen", Text, nullable=False),  # JSON list of the record ids committed before it
+    Column("saved_at", UtcDateTime, nullable=False),
+)
+
 http_cache = Table(
     "http_cache",
     metadata,

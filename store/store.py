@@ -564,6 +564,34 @@ class Store:
                 )
             )
 
+    def save_checkpoint(self, source_id: str, fingerprint: str, next_offset: int, seen: Iterable[str]) -> None:
+        """Keep where a gather of ``source_id`` got to: every page before ``next_offset`` committed."""
+        with self._write() as conn:
+            conn.execute(t.gather_checkpoints.delete().where(t.gather_checkpoints.c.source_id == source_id))
+            conn.execute(
+                insert(t.gather_checkpoints).values(
+                    source_id=source_id,
+                    fingerprint=fingerprint,
+                    next_offset=next_offset,
+                    seen=json.dumps(sorted(seen)),
+                    saved_at=utcnow(),
+                )
+            )
+
+    def checkpoint(self, source_id: str) -> dict[str, Any] | None:
+        """The checkpoint of ``source_id`` (fingerprint, next_offset, seen as a set, saved_at), if any."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(t.gather_checkpoints).where(t.gather_checkpoints.c.source_id == source_id)
+            ).first()
+        if row is None:
+            return None
+        return {**row._mapping, "seen": set(json.loads(row.seen))}
+
+    def drop_checkpoint(self, source_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(t.gather_checkpoints.delete().where(t.gather_checkpoints.c.source_id == source_id))
+
     def get(self, record_id: str) -> StoredRecord | None:
         with self._read() as conn:
             row = conn.execute(select(t.records).where(t.records.c.id == record_id)).first()

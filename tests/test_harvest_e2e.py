@@ -368,3 +368,71 @@ def test_a_run_spread_over_two_processes_equals_one_in_one(h, settings, tmp_path
     assert alone.run(plans).records_new == summary.records_new
     assert {s.record.id for s in single_store.iter_records()} == h.active_ids()
     single_store.close()
+
+
+# ---- resume: an unfinished gather goes on from its last whole page ----------------------------------
+
+
+def test_an_unfinished_gather_resumes_from_its_last_committed_page(seed, store, embedded_index):
+    with PortalSimulator(seed, seed_number=7, datasets_per_portal=(420, 450)) as sim:
+        h = Harness(seed, store, embedded_index, sim)
+        first = h.harvest(only=["seattle-wa"])
+        assert first.status is RunStatus.SUCCEEDED
+        before = h.active_ids()
+        # the catalog changes (the probe moves), and the read of it breaks on its fourth page
+        sim.update_dataset(SEATTLE, h.police_remote_ids(SEATTLE)[0], description="Revised.")
+        sim.inject(SEATTLE, "500", path_contains="offset=300")
+        original = HarvestRun.__init__
+
+        def every_page(self, *args, **kwargs):  # checkpoint at every page, not every 5 s
+            original(self, *args, **kwargs)
+            self.checkpoint_every_s = 0.0
+
+        HarvestRun.__init__ = every_page
+        try:
+            broken = h.harvest(only=["seattle-wa"], max_retries=0)
+            assert broken.status is RunStatus.FAILED and broken.records_withdrawn == 0
+            kept = store.checkpoint(f"socrata:{SEATTLE}")
+            assert kept is not None and kept["next_offset"] == 300 and kept["seen"] <= before
+            sim.clear_faults()
+            sim.clear_request_log()
+            resumed = h.harvest(only=["seattle-wa"])
+        finally:
+            HarvestRun.__init__ = original
+        (source,) = [s for s in resumed.sources if s.source_id == f"socrata:{SEATTLE}"]
+        assert source.status is RunStatus.SUCCEEDED and source.resumed_at == 300
+        pages = [r.query for r in sim.requests(SEATTLE, "/api/catalog/v1") if "order=dataset_id" in r.query]
+        assert pages and all("offset=0&" not in q and "offset=100&" not in q for q in pages)
+        # what the broken read committed counts as seen: nothing is missed, nothing withdrawn
+        assert resumed.records_withdrawn == 0 and h.active_ids() == before
+        assert all(r["missed_harvests"] == 0 for r in _missed(store, f"socrata:{SEATTLE}"))
+        assert store.checkpoint(f"socrata:{SEATTLE}") is None  # a complete read drops it
+
+
+def test_a_checkpoint_is_not_used_once_the_catalog_changed(seed, store, embedded_index):
+    with PortalSimulator(seed, seed_number=7, datasets_per_portal=(420, 450)) as sim:
+        h = Harness(seed, store, embedded_index, sim)
+        h.harvest(only=["seattle-wa"])
+        store.save_checkpoint(f"socrata:{SEATTLE}", "a-probe-of-another-catalog", 300, set())
+        sim.clear_request_log()
+        again = h.harvest(only=["seattle-wa"], full=False)
+        (source,) = [s for s in again.sources if s.source_id == f"socrata:{SEATTLE}"]
+        # steady probe: settled unread; a stale checkpoint is never resumed from
+        assert source.unchanged_by_probe and source.resumed_at == 0
+        sim.update_dataset(SEATTLE, h.police_remote_ids(SEATTLE)[0], description="Changed again.")
+        moved = h.harvest(only=["seattle-wa"])
+        (source,) = [s for s in moved.sources if s.source_id == f"socrata:{SEATTLE}"]
+        assert source.resumed_at == 0 and source.records_changed == 1
+        assert store.checkpoint(f"socrata:{SEATTLE}") is None
+
+
+def _missed(store, source_id):
+    from sqlalchemy import select
+
+    from store import schema as t
+
+    with store._read() as conn:
+        rows = conn.execute(
+            select(t.records.c.id, t.records.c.missed_harvests).where(t.records.c.source_id == source_id)
+        ).all()
+    return [dict(r._mapping) for r in rows]
