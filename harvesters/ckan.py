@@ -216,10 +216,11 @@ class CkanHarvester(Harvester):
     mapping: ClassVar[c.MappingTable] = MAPPING
 
     def probe(self, source: SourceContext, http: HttpClient) -> Probe | None:
-        """``count`` and the most recently modified package (``sort=metadata_modified desc``,
-        one row). A new resource or a changed one moves the package's ``metadata_modified``."""
+        """``count`` and the most recently modified page of packages (``sort=metadata_modified
+        desc``, ids and times). A new resource or a changed one moves the package's
+        ``metadata_modified``; a page rather than one row, so a change stamped like others shows."""
         ckan = RemoteCKAN(source.url, user_agent=http.settings.user_agent, get_only=True, session=http.session)
-        params: dict[str, Any] = {"rows": 1, "start": 0, "sort": "metadata_modified desc"}
+        params: dict[str, Any] = {"rows": PAGE_SIZE, "start": 0, "sort": "metadata_modified desc"}
         url = f"{source.url.rstrip('/')}/api/action/package_search?{urlencode(params)}"
         try:
             result = ckan.action.package_search(**params)
@@ -230,8 +231,10 @@ class CkanHarvester(Harvester):
         count = result.get("count")
         if not isinstance(count, int) or isinstance(count, bool):
             return None
-        latest = result["results"][0] if result["results"] and isinstance(result["results"][0], dict) else {}
-        return Probe(fingerprint(count, latest.get("id"), latest.get("metadata_modified")), tracks_changes=True)
+        latest = sorted(
+            (str(p.get("id")), str(p.get("metadata_modified"))) for p in result["results"] if isinstance(p, dict)
+        )
+        return Probe(fingerprint(count, latest), tracks_changes=True)
 
     def gather(self, source: SourceContext, http: HttpClient, stats: GatherStats) -> Iterator[RawRecord]:
         """Page through ``package_search`` (100 rows, sorted by creation then id) until ``start``

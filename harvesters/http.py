@@ -119,12 +119,20 @@ class HttpStats:
                 if n:
                     counter[host] += n
 
-    def merge(self, other: HttpStats) -> None:
-        """Add another client's counts (a harvest shard's, from another process)."""
-        for name in ("requests", "retries", "bytes", "refused_oversize", "not_modified"):
-            mine: dict[str, int] = getattr(self, name)
-            for host, n in getattr(other, name).items():
-                mine[host] = mine.get(host, 0) + n
+    COUNTERS = ("requests", "retries", "bytes", "refused_oversize", "not_modified")
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Every counter as plain dicts (picklable, unlike the stats and their lock)."""
+        with self._lock:
+            return {name: dict(getattr(self, name)) for name in self.COUNTERS}
+
+    def merge(self, counts: dict[str, dict[str, int]]) -> None:
+        """Add another client's :meth:`counts` (a harvest shard's, from another process)."""
+        with self._lock:
+            for name in self.COUNTERS:
+                mine: dict[str, int] = getattr(self, name)
+                for host, n in counts.get(name, {}).items():
+                    mine[host] = mine.get(host, 0) + n
 
 
 class _HostGate:

@@ -296,20 +296,23 @@ class OpenDataSoftHarvester(Harvester):
         stats.complete = True
 
     def probe(self, source: SourceContext, http: HttpClient) -> Probe | None:
-        """``total_count`` and the most recently modified dataset (``order_by=modified desc``)."""
+        """``total_count`` and the most recently modified page of datasets (``order_by=modified
+        desc``, ids and times), a page so that a change stamped like others still shows."""
         parts = urlsplit(source.url)
         endpoint = f"{parts.scheme}://{parts.netloc}{CATALOG_PATH}"
-        params = {"limit": 1, "offset": 0, "order_by": "modified desc"}
+        params = {"limit": PAGE_SIZE, "offset": 0, "order_by": "modified desc"}
         body, results, _ = fetch_page(http, endpoint, params, GatherStats(), list_key="results", api="Explore API")
         total = announced_total(body.get("total_count"))
         if total is None:
             return None
-        latest = results[0] if results and isinstance(results[0], dict) else {}
-        metas = latest.get("metas")
-        default = metas.get("default") if isinstance(metas, dict) else None
-        default = default if isinstance(default, dict) else {}
-        stamps = {k: default.get(k) for k in ("modified", "data_processed", "metadata_processed")}
-        return Probe(fingerprint(total, _result_id(latest), stamps), tracks_changes=True)
+        latest = []
+        for result in results:
+            metas = result.get("metas") if isinstance(result, dict) else None
+            default = metas.get("default") if isinstance(metas, dict) else None
+            default = default if isinstance(default, dict) else {}
+            stamps = {k: default.get(k) for k in ("modified", "data_processed", "metadata_processed")}
+            latest.append((_result_id(result), stamps))
+        return Probe(fingerprint(total, sorted(latest, key=str)), tracks_changes=True)
 
     @staticmethod
     def map_record(raw: RawRecord, source: SourceContext) -> CatalogRecord:

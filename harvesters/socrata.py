@@ -27,6 +27,7 @@ from harvesters.http import FetchError, HttpClient
 from harvesters.registry import register
 
 PAGE_SIZE = 100
+PROBE_SIZE = 100  # the most recently updated datasets a probe fingerprints
 FOUR_BY_FOUR = re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}$")
 
 
@@ -300,19 +301,23 @@ class SocrataHarvester(Harvester):
         stats.complete = True
 
     def probe(self, source: SourceContext, http: HttpClient) -> Probe | None:
-        """The catalog's size and its most recently updated dataset (``order=updatedAt DESC``,
-        one result): an added or removed dataset moves the size, an updated one the latest."""
+        """The catalog's size and its most recently updated page of datasets (``order=updatedAt
+        DESC``, ids and update times): an added or removed dataset moves the size, an updated one
+        enters that page. A page rather than one result, so an update stamped with the same second
+        as others still shows."""
         endpoint, scope = _catalog(source)
-        params = {**scope, "limit": 1, "offset": 0, "order": "updatedAt DESC"}
+        params = {**scope, "limit": PROBE_SIZE, "offset": 0, "order": "updatedAt DESC"}
         body, results, _ = fetch_page(http, endpoint, params, GatherStats(), list_key="results", api="Discovery API")
         total = announced_total(body.get("resultSetSize"))
         if total is None:
             return None
-        latest = results[0] if results and isinstance(results[0], dict) else {}
-        resource = latest.get("resource")
-        resource = resource if isinstance(resource, dict) else {}
-        stamps = {k: v for k, v in resource.items() if k.lower().endswith("at")}  # updatedAt, data_updated_at...
-        return Probe(fingerprint(total, _result_id(latest), stamps), tracks_changes=True)
+        latest = []
+        for result in results:
+            resource = result.get("resource") if isinstance(result, dict) else None
+            resource = resource if isinstance(resource, dict) else {}
+            stamps = {k: v for k, v in resource.items() if k.lower().endswith("at")}  # updatedAt, data_updated_at…
+            latest.append((_result_id(result), stamps))
+        return Probe(fingerprint(total, sorted(latest, key=str)), tracks_changes=True)
 
     def enrich(self, raw: RawRecord, source: SourceContext, http: HttpClient) -> RawRecord:
         """Add the dataset's views document (``/api/views/<id>.json``: columns, row statistics,

@@ -8,6 +8,7 @@ unavailable, catches up later with ``pdi reindex`` — the store is never held b
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,7 +27,7 @@ from catalog_seed.loader import SourcePlan
 from harvesters import registry
 from harvesters.base import GatherError, GatherStats, Harvester, Probe, ProbePolicy, RawRecord, SourceContext
 from harvesters.fanout import ordered_map
-from harvesters.http import RETRY_STATUSES, FetchError, HttpClient, HttpStats
+from harvesters.http import RETRY_STATUSES, FetchError, HttpClient
 from index.base import IndexUnavailable, SearchIndex
 from index.documents import JurisdictionInfo, to_document
 from index.sync import sync_index
@@ -126,7 +127,7 @@ class Shards:
 @dataclass
 class _ShardResult:
     results: list[SourceResult]
-    stats: HttpStats
+    stats: dict[str, dict[str, int]]  # HttpStats.counts()
     errors: int
     index_errors: int
 
@@ -137,6 +138,16 @@ _shard_events: Any = None
 def _shard_init(events: Any) -> None:
     global _shard_events
     _shard_events = events
+    # A shard must not outlive its run: if the harvest process dies (a SIGKILL gives it no time to
+    # stop its pool), this process is handed to another parent and exits, as the harvest did.
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="pdi-shard-watch", daemon=True).start()
 
 
 def _shard_progress(event: str, result: SourceResult) -> None:
@@ -167,7 +178,7 @@ def _harvest_shard(
             probes=probes,
         )
         results = run.harvest_sources(run_id, plans)
-        return _ShardResult(results, http.stats, run._errors, run._index_errors)
+        return _ShardResult(results, http.stats.counts(), run._errors, run._index_errors)
     finally:
         if index is not None:
             index.close()
