@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from catalog.record import CatalogRecord
+from catalog.record import CatalogRecord, SourceRef
 from index.base import IndexDocument
 
 SUMMARY_DESCRIPTION_CHARS = 400
@@ -55,11 +55,20 @@ def _modified(record: CatalogRecord) -> datetime | None:
     return None
 
 
+def _platform(source: SourceRef) -> str:
+    return (source.portal_platform.value if source.portal_platform else None) or source.platform
+
+
 def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionInfo]) -> IndexDocument:
+    """The index document of a dataset. A dataset seen through several sources (``pdi.sources``,
+    set by the store) is one document: its platform facet holds every source's platform, its
+    summary lists every source."""
     pdi = record.pdi
     infos = [jurisdictions[j] for j in pdi.jurisdictions if j in jurisdictions]
     states = sorted({i.state for i in infos})
-    platform = (pdi.source.portal_platform.value if pdi.source.portal_platform else None) or pdi.source.platform
+    platform = _platform(pdi.source)
+    sources = pdi.sources or [pdi.source]
+    platforms = list(dict.fromkeys([platform, *(_platform(s) for s in sources)]))
     modified = _modified(record)
     if modified is not None and modified.tzinfo is None:
         from datetime import UTC
@@ -81,6 +90,16 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
         "landing_page": record.landingPage,
         "status": pdi.status.value,
         "freshness": pdi.freshness.status.value,
+        "sources": [
+            {
+                "source_id": s.source_id,
+                "platform": s.platform,
+                "portal_platform": s.portal_platform.value if s.portal_platform else None,
+                "portal_url": s.portal_url,
+                "remote_id": s.remote_id,
+            }
+            for s in sources
+        ],
     }
     return IndexDocument(
         id=record.id,
@@ -94,7 +113,7 @@ def to_document(record: CatalogRecord, jurisdictions: Mapping[str, JurisdictionI
             "jurisdiction": list(pdi.jurisdictions),
             "state": states,
             "category": pdi.category_ids,
-            "platform": [platform],
+            "platform": platforms,
             "format": formats,
             "status": [pdi.status.value],
         },

@@ -371,23 +371,29 @@ class HarvestRun:
             pending.append(record)
 
     def _index(self, run_id: int, plan: SourcePlan, records: list[CatalogRecord]) -> None:
-        if not records or self.index is None:
+        if records:
+            self._reindex(run_id, plan, [r.id for r in records])
+
+    def _unindex(self, run_id: int, plan: SourcePlan, ids: list[str]) -> None:
+        self._reindex(run_id, plan, ids)
+
+    def _reindex(self, run_id: int, plan: SourcePlan, record_ids: list[str]) -> None:
+        """Index the datasets these records (just written or withdrawn) belong to now, and remove
+        what must not be a hit: a record merged into another source's dataset is no hit of its
+        own, a dataset every source dropped is none at all (store/merge.py). Indexed before
+        removed, so a dataset whose primary record changes never drops out of search meanwhile."""
+        if self.index is None or not record_ids:
             return
         try:
-            report = self.index.upsert(to_document(r, self.jurisdictions) for r in records)
+            datasets, gone = self.store.index_view(record_ids)
+            report = self.index.upsert(to_document(r, self.jurisdictions) for r in datasets)
+            if gone:
+                self.index.delete(gone)
         except IndexUnavailable as exc:
             self._error(run_id, plan, Stage.INDEX, f"index unavailable, run `pdi reindex` later: {exc}", None, None)
             return
         for doc_id, reason in report.failed.items():
             self._error(run_id, plan, Stage.INDEX, reason, doc_id, None)
-
-    def _unindex(self, run_id: int, plan: SourcePlan, ids: list[str]) -> None:
-        if self.index is None:
-            return
-        try:
-            self.index.delete(ids)
-        except IndexUnavailable as exc:
-            self._error(run_id, plan, Stage.INDEX, f"index unavailable, run `pdi reindex` later: {exc}", None, None)
 
     def _notify(self, event: str, result: SourceResult) -> None:
         if self.progress is not None:
