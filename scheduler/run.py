@@ -108,6 +108,7 @@ class HarvestRun:
         self._index_errors = 0
         self._errors = 0
         self._counter_lock = threading.Lock()
+        self._index_lock = threading.Lock()  # one source's index update at a time (see _reindex)
 
     def run(self, plans: list[SourcePlan], trigger: str = "cli") -> HarvestSummary:
         started = time.monotonic()
@@ -381,14 +382,17 @@ class HarvestRun:
         """Index the datasets these records (just written or withdrawn) belong to now, and remove
         what must not be a hit: a record merged into another source's dataset is no hit of its
         own, a dataset every source dropped is none at all (store/merge.py). Indexed before
-        removed, so a dataset whose primary record changes never drops out of search meanwhile."""
+        removed, so a dataset whose primary record changes never drops out of search meanwhile.
+        Reading the store and writing the index under one lock keeps a source that read a dataset
+        before another source's record joined it from writing its stale view after that one."""
         if self.index is None or not record_ids:
             return
         try:
-            datasets, gone = self.store.index_view(record_ids)
-            report = self.index.upsert(to_document(r, self.jurisdictions) for r in datasets)
-            if gone:
-                self.index.delete(gone)
+            with self._index_lock:
+                datasets, gone = self.store.index_view(record_ids)
+                report = self.index.upsert(to_document(r, self.jurisdictions) for r in datasets)
+                if gone:
+                    self.index.delete(gone)
         except IndexUnavailable as exc:
             self._error(run_id, plan, Stage.INDEX, f"index unavailable, run `pdi reindex` later: {exc}", None, None)
             return
