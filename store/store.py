@@ -390,6 +390,8 @@ class Store:
         if row is not None and _unchanged(row, digest, key):
             return ChangeKind.UNCHANGED
         data = _dump(record)
+        # as a dataset of its own (what it is unless another source's record shares its key)
+        alone = compose([Member(record.id, record, RecordStatus.ACTIVE, now, now, now)]).record.content_hash()
         raw_values = {
             "source_id": record.pdi.source.source_id,
             "remote_id": record.pdi.source.remote_id,
@@ -410,6 +412,8 @@ class Store:
             "missed_harvests": 0,
             "withdrawn_at": None,
             "dataset_key": key,
+            "canonical_id": record.id,
+            "dataset_hash": alone,
         }
         current = (
             select(rc.status, rc.content_hash, rc.data, rc.dataset_key, rc.canonical_id)
@@ -422,9 +426,7 @@ class Store:
             # Read again under the lock: another process may have written it since.
             locked = conn.execute(current).first()
             old_key: str | None = None
-            if locked is None and self._insert_new(
-                conn, t.records, {"id": record.id, "first_seen": now, "canonical_id": record.id, **values}
-            ):
+            if locked is None and self._insert_new(conn, t.records, {"id": record.id, "first_seen": now, **values}):
                 kind, fields = ChangeKind.NEW, ["*"]
             else:
                 if locked is None:  # another process inserted it between our read and our insert
@@ -434,7 +436,11 @@ class Store:
                     return ChangeKind.UNCHANGED
                 if locked.status == RecordStatus.ACTIVE and locked.content_hash == digest:
                     # same content, but its key was made by older rules (or never): regroup only
-                    conn.execute(update(t.records).where(rc.id == record.id).values(dataset_key=key))
+                    conn.execute(
+                        update(t.records)
+                        .where(rc.id == record.id)
+                        .values(dataset_key=key, canonical_id=record.id, dataset_hash=alone)
+                    )
                     self._regroup_after(conn, record.id, old_key, key)
                     return ChangeKind.UNCHANGED
                 kind = ChangeKind.RESTORED if locked.status == RecordStatus.WITHDRAWN else ChangeKind.CHANGED
@@ -462,22 +468,21 @@ class Store:
             conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": MERGE_LOCK[0], "b": MERGE_LOCK[1]})
 
     def _regroup_after(self, conn: Connection, record_id: str, old_key: str | None, key: str | None) -> None:
-        """After ``record_id`` was written with ``key`` (it had ``old_key``): its group, and the
-        group it left."""
-        self._regroup(conn, key, [record_id])
+        """After ``record_id`` was written with ``key`` (it had ``old_key``) as a dataset of its own:
+        its group, if another record shares the key, and the group it left."""
+        rc = t.records.c
+        if key is not None:
+            shared = conn.execute(select(rc.id).where(rc.dataset_key == key, rc.id != record_id).limit(1)).first()
+            if shared is not None:
+                self._regroup(conn, key, [record_id])
         if old_key is not None and old_key != key:
             self._regroup(conn, old_key, [])
 
-    def _regroup(self, conn: Connection, key: str | None, changed: Iterable[str]) -> None:
+    def _regroup(self, conn: Connection, key: str, changed: Iterable[str]) -> None:
         """Bring ``canonical_id`` and ``dataset_hash`` of the records sharing ``key`` up to date,
-        after the records ``changed`` were written or withdrawn (with ``key`` None: those alone)."""
+        after the records ``changed`` were written or withdrawn."""
         rc = t.records.c
         changed = list(changed)
-        if key is None:
-            for chunk in _chunks(changed, 500):
-                for row in conn.execute(select(t.records).where(rc.id.in_(chunk))).all():
-                    self._write_group(conn, [row])
-            return
         per_source = conn.execute(
             select(rc.source_id, func.count()).where(rc.dataset_key == key).group_by(rc.source_id)
         ).all()
