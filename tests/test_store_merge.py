@@ -4,6 +4,7 @@ and a real PostgreSQL server, like tests/test_store.py (PDI_TEST_DATABASE_URL)."
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -239,3 +240,40 @@ def test_a_database_made_before_duplicates_were_merged_is_migrated(store_url):
         assert (ungrouped, keys) == (0, 3)
     finally:
         migrated.close()
+
+
+def test_two_writers_of_one_dataset_at_once_still_group_it(store_url):
+    """Another process writing the other source's record of a dataset while this one writes its
+    own (each transaction blind to the other's uncommitted row) must not leave two datasets: the
+    writers of duplicates take turns (PostgreSQL: an advisory lock; SQLite: one writer at a time)."""
+    feed, api = socrata("abcd-0001", source=FEED), socrata("abcd-0001")
+    first, second = Store(store_url), Store(store_url)
+    first.create_schema()
+    inserted, ready, other_done = threading.Event(), threading.Event(), threading.Event()
+
+    def saw_insert(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT INTO RECORDS"):
+            inserted.set()
+
+    def hold_commit(conn):  # type: ignore[no-untyped-def]
+        if inserted.is_set() and not ready.is_set():
+            ready.set()  # everything written and checked, not committed yet
+            other_done.wait(timeout=3)  # the other writer finishes meanwhile, unless it waits for us
+
+    event.listen(first.engine, "after_cursor_execute", saw_insert)
+    event.listen(first.engine, "commit", hold_commit)
+    writer = threading.Thread(target=_put, args=(first, feed))
+    try:
+        writer.start()
+        assert ready.wait(timeout=10)
+        _put(second, api)
+        other_done.set()
+        writer.join(timeout=30)
+        stored = second.get(feed.id)
+        assert stored.record.id == api.id and stored.aliases == [feed.id]
+        assert [i for i, _ in second.fingerprints()] == [api.id]
+    finally:
+        other_done.set()
+        writer.join(timeout=30)
+        first.close()
+        second.close()
