@@ -22,8 +22,21 @@ class JurisdictionRef(BaseModel):
     state: str
 
 
+class SourceSummary(BaseModel):
+    """One source a dataset is listed by."""
+
+    source_id: str = Field(description="our id of the harvested endpoint, e.g. `socrata:data.seattle.gov`")
+    platform: str = Field(
+        description="the harvester that read it: socrata, ckan, dcat_us (a data.json feed), arcgis_server, "
+        "opendatasoft or html"
+    )
+    portal_platform: str | None = Field(None, description="the software of the portal the source belongs to")
+    portal_url: str | None = None
+    remote_id: str = Field(description="the portal's own id of the dataset")
+
+
 class SearchResult(BaseModel):
-    id: str
+    id: str = Field(description="the dataset's id; `/api/datasets/{id}` has the whole record")
     title: str
     description: str = Field(description="plain text, first 400 characters")
     jurisdiction: str | None = Field(description="primary jurisdiction id")
@@ -36,6 +49,11 @@ class SearchResult(BaseModel):
     landing_page: str | None = None
     status: str
     freshness: str = Field(description="fresh, due, overdue, delinquent or unknown, as of this request")
+    sources: list[SourceSummary] = Field(
+        default_factory=list,
+        description="every source the dataset is listed by now, the primary first: one dataset seen through "
+        "several sources (a Socrata catalog and its data.json, a city and a county portal) is one result",
+    )
     score: float | None = Field(None, description="relevance score when sorted by relevance")
 
 
@@ -78,6 +96,21 @@ class HistoryEntry(BaseModel):
     fields: list[str]
     run_id: int | None
     columns: ColumnChanges | None = Field(None, description="set when the dataset's columns changed")
+    record_id: str | None = Field(None, description="the record (one source's) this change is about")
+    source_id: str | None = Field(None, description="the source of that record")
+
+
+class DatasetSource(SourceSummary):
+    """One source's record of a dataset."""
+
+    record_id: str = Field(
+        description="our id of this source's record; any but the primary one's is an alias: "
+        "`/api/datasets/{record_id}` answers with this dataset"
+    )
+    source_url: str = Field(description="the document the record was read from")
+    status: str = Field(description="active, or withdrawn once this source stopped listing the dataset")
+    first_seen: datetime
+    last_seen: datetime
 
 
 class DatasetFreshness(BaseModel):
@@ -120,14 +153,25 @@ class HarvestHealthOut(BaseModel):
 
 
 class DatasetResponse(BaseModel):
-    id: str
-    status: str
+    id: str = Field(
+        description="the dataset's id (its primary record's). Asked by an alias — another source's record of "
+        "the same dataset — this is the id the alias resolves to"
+    )
+    status: str = Field(description="active while any source lists the dataset; withdrawn when none does")
     first_seen: datetime
     last_seen: datetime
     last_changed: datetime
     jurisdictions: list[JurisdictionRef]
-    record: CatalogRecord = Field(description="the DCAT-US 1.1 dataset with the `pdi` extension")
-    history: list[HistoryEntry]
+    record: CatalogRecord = Field(
+        description="the DCAT-US 1.1 dataset with the `pdi` extension: the primary source's record, with "
+        "`pdi.sources` listing every source that lists it now and `pdi.jurisdictions` those of all of them"
+    )
+    aliases: list[str] = Field(description="ids of the other sources' records of this dataset")
+    sources: list[DatasetSource] = Field(
+        description="every source's record of this dataset, the primary first, including sources that stopped "
+        "listing it (status withdrawn)"
+    )
+    history: list[HistoryEntry] = Field(description="changes of every source's record, newest first")
     schema_changed_at: datetime | None = Field(description="when the columns last changed, if they ever did")
     freshness: DatasetFreshness
     series: SeriesOut | None = Field(None, description="the series this dataset is a release of")

@@ -172,8 +172,27 @@ def metrics(
     family(
         "pdi_records",
         "gauge",
-        "Catalog records by status.",
+        "Catalog records by status (one per source and dataset).",
         [({"status": s}, n) for s, n in sorted(store.record_counts().items())],
+    )
+    datasets = store.dataset_counts()
+    family(
+        "pdi_datasets",
+        "gauge",
+        "Datasets by status: records of one dataset seen through several sources count once.",
+        [({"status": s}, datasets[f"datasets_{s}"]) for s in ("active", "withdrawn")],
+    )
+    family(
+        "pdi_datasets_merged",
+        "gauge",
+        "Active datasets listed by two or more sources.",
+        [({}, datasets["datasets_merged"])],
+    )
+    family(
+        "pdi_records_merged",
+        "gauge",
+        "Active records folded into another source's record of the same dataset.",
+        [({}, datasets["records_merged"])],
     )
     health = store.source_health()
     last = store.last_source_runs()

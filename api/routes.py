@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import get_clock, get_index, get_seed, get_store
@@ -15,6 +15,7 @@ from api.models import (
     ComponentHealth,
     DatasetFreshness,
     DatasetResponse,
+    DatasetSource,
     FacetCount,
     HarvestHealthOut,
     HealthResponse,
@@ -100,7 +101,10 @@ def _response(page: SearchPage, seed: Seed, store: Store, now: datetime) -> Sear
     description=(
         "Full-text search with filters and facet counts. The `freshness` facet and filter use each "
         "dataset's status as of the last harvest (the index is brought up to date at the end of "
-        "every harvest); each result shows its status as of this request."
+        "every harvest); each result shows its status as of this request. A dataset seen through several "
+        "sources (a Socrata catalog and the same portal's data.json, a city and a county portal listing one "
+        "item) is one result listing every source; totals and facet counts count it once. See "
+        "docs/duplicates.md for how datasets are recognised as the same."
     ),
     responses=ERRORS,
 )
@@ -130,10 +134,14 @@ def _refs(seed: Seed, ids: list[str]) -> list[JurisdictionRef]:
     response_model=DatasetResponse,
     tags=["datasets"],
     summary="One dataset: its DCAT-US record, PDI extension, sources and change history",
+    description="`dataset_id` may be the dataset's id or an alias: the id of another source's record of the "
+    "same dataset. An alias answers with the dataset (its own `id`, and a `Content-Location` header naming "
+    "its URL).",
     responses={404: {"description": "no such dataset"}},
 )
 def dataset(
     dataset_id: str,
+    response: Response,
     store: Annotated[Store, Depends(get_store)],
     seed: Annotated[Seed, Depends(get_seed)],
     clock: Annotated[Any, Depends(get_clock)],
@@ -143,9 +151,26 @@ def dataset(
     stored = store.get(dataset_id)
     if stored is None:
         raise HTTPException(404, f"no dataset with id {dataset_id!r}")
-    history = [HistoryEntry.model_validate(h) for h in store.history(dataset_id)]
+    if stored.record.id != dataset_id:
+        response.headers["Content-Location"] = f"/api/datasets/{stored.record.id}"
+    history = [HistoryEntry.model_validate(h) for h in store.dataset_history(stored)]
+    sources = [
+        DatasetSource(
+            record_id=m.id,
+            source_id=m.record.pdi.source.source_id,
+            platform=m.record.pdi.source.platform,
+            portal_platform=m.record.pdi.source.portal_platform.value if m.record.pdi.source.portal_platform else None,
+            portal_url=m.record.pdi.source.portal_url,
+            remote_id=m.record.pdi.source.remote_id,
+            source_url=m.record.pdi.source.source_url,
+            status=m.status.value,
+            first_seen=m.first_seen,
+            last_seen=m.last_seen,
+        )
+        for m in stored.members
+    ]
     now = clock()
-    facts = next(iter(load_facts(store, [dataset_id])), None)
+    facts = next(iter(load_facts(store, [stored.record.id])), None)
     judged = facts.assess(now) if facts is not None else assess_record(stored.record, now)
     record = stored.record
     pdi = record.pdi
@@ -154,6 +179,8 @@ def dataset(
     )
     return DatasetResponse(
         id=record.id,
+        aliases=stored.aliases,
+        sources=sources,
         status=stored.status.value,
         first_seen=stored.first_seen,
         last_seen=stored.last_seen,

@@ -91,7 +91,10 @@ class PdiExtension(_Model):
     jurisdictions: list[str] = Field(default_factory=list)
     categories: list[CategoryAssignment] = Field(default_factory=list)
     police_related: bool = False
-    source: SourceRef
+    source: SourceRef  # the primary source (of the canonical record when several sources list it)
+    # every source the dataset is listed by now, primary first; set by the store on the records it
+    # serves (empty on a freshly mapped record). See store/merge.py.
+    sources: list[SourceRef] = Field(default_factory=list)
     freshness: Freshness = Field(default_factory=Freshness)
     columns: list[Column] = Field(default_factory=list)
     record_count: int | None = None
@@ -141,6 +144,8 @@ class CatalogRecord(_Model):
         for key in ("keyword", "theme", "distribution", "language"):
             if not data.get(key):
                 data.pop(key, None)
+        if not data["pdi"].get("sources"):
+            data["pdi"].pop("sources", None)
         return data
 
     @classmethod
@@ -153,9 +158,11 @@ class CatalogRecord(_Model):
         Two harvests of an unchanged dataset give the same hash, so they cost no write.
         """
         data = self.model_dump(mode="json", by_alias=True)
-        src = data["pdi"]["source"]
-        for key in ("harvested", "first_seen", "last_seen"):
-            src.pop(key, None)
+        for src in [data["pdi"]["source"], *data["pdi"].get("sources", [])]:
+            for key in ("harvested", "first_seen", "last_seen"):
+                src.pop(key, None)
+        if not data["pdi"].get("sources"):
+            data["pdi"].pop("sources")  # so a record mapped before ``sources`` existed keeps its hash
         data["pdi"].pop("status", None)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()

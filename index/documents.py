@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from catalog.record import CatalogRecord, Distribution
+from catalog.record import CatalogRecord, Distribution, SourceRef
 from catalog.vocabulary import FreshnessStatus
 from index.base import IndexDocument
 
@@ -85,19 +85,27 @@ def document_fingerprint(record_hash: str, freshness: FreshnessStatus) -> str:
     return f"{record_hash}:{freshness.value}"
 
 
+def _platform(source: SourceRef) -> str:
+    return (source.portal_platform.value if source.portal_platform else None) or source.platform
+
+
 def to_document(
     record: CatalogRecord,
     jurisdictions: Mapping[str, JurisdictionInfo],
     freshness: FreshnessStatus | None = None,
 ) -> IndexDocument:
-    """The index document of ``record``. ``freshness``: its status now (computed from the store's
+    """The index document of a dataset. ``freshness``: its status now (computed from the store's
     freshness facts); without it, the status the record itself holds (``unknown`` as harvested),
-    which the end-of-harvest index sync then corrects."""
+    which the end-of-harvest index sync then corrects. A dataset seen through several sources
+    (``pdi.sources``, set by the store) is one document: its platform facet holds every source's
+    platform, its summary lists every source."""
     pdi = record.pdi
     status = freshness or pdi.freshness.status
     infos = [jurisdictions[j] for j in pdi.jurisdictions if j in jurisdictions]
     states = sorted({i.state for i in infos})
-    platform = (pdi.source.portal_platform.value if pdi.source.portal_platform else None) or pdi.source.platform
+    platform = _platform(pdi.source)
+    sources = pdi.sources or [pdi.source]
+    platforms = list(dict.fromkeys([platform, *(_platform(s) for s in sources)]))
     when = modified(record)
     description = plain_text(record.description)
     formats = _formats(record)
@@ -115,6 +123,16 @@ def to_document(
         "landing_page": record.landingPage,
         "status": pdi.status.value,
         "freshness": status.value,
+        "sources": [
+            {
+                "source_id": s.source_id,
+                "platform": s.platform,
+                "portal_platform": s.portal_platform.value if s.portal_platform else None,
+                "portal_url": s.portal_url,
+                "remote_id": s.remote_id,
+            }
+            for s in sources
+        ],
     }
     return IndexDocument(
         id=record.id,
@@ -128,7 +146,7 @@ def to_document(
             "jurisdiction": list(pdi.jurisdictions),
             "state": states,
             "category": pdi.category_ids,
-            "platform": [platform],
+            "platform": platforms,
             "format": formats,
             "status": [pdi.status.value],
             "freshness": [status.value],

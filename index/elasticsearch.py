@@ -13,6 +13,7 @@ Physical indices are versioned (``<name>-<UTC timestamp>``) behind the alias ``<
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -114,6 +115,9 @@ class ElasticsearchIndex(SearchIndex):
         self.replicas = replicas
         self.client = Elasticsearch(url, request_timeout=30, retry_on_timeout=False, max_retries=1)
         self._ready = False
+        # Harvest workers index from several threads: without this, two of them finding no index
+        # both create one and the alias ends up on two indices, with no write index.
+        self._ensure_lock = threading.Lock()
 
     # ---- physical indices and the alias ------------------------------------------------------
 
@@ -146,6 +150,11 @@ class ElasticsearchIndex(SearchIndex):
     def _ensure(self) -> None:
         if self._ready:
             return
+        with self._ensure_lock:
+            if not self._ready:
+                self._ensure_locked()
+
+    def _ensure_locked(self) -> None:
         try:
             physical = self._physical()
             if not physical:

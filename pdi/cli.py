@@ -208,10 +208,15 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         stack.callback(rt.close)
         sim = _start_demo_simulator(settings, stack, rt.seed) if args.demo else None
         summary = _run_harvest(rt, args, sim)
+        datasets = rt.store.dataset_counts()
     if args.json:
-        print(json.dumps(summary.as_dict()), flush=True)
+        print(json.dumps({**summary.as_dict(), **datasets}), flush=True)
     else:
-        print(_summary_line(summary), flush=True)
+        print(
+            f"{_summary_line(summary)}; {datasets['datasets_active']} datasets active, "
+            f"{datasets['datasets_merged']} of them seen through several sources",
+            flush=True,
+        )
     return EXIT_OK if summary.sources_failed == 0 else EXIT_FAILED
 
 

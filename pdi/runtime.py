@@ -88,7 +88,7 @@ def rebuild_index(
 
     def documents() -> Iterator[IndexDocument]:
         nonlocal count
-        for stored in store.iter_records(status=RecordStatus.ACTIVE):
+        for stored in store.iter_datasets(status=RecordStatus.ACTIVE):
             yield to_document(stored.record, jurisdictions, statuses.get(stored.record.id, FreshnessStatus.UNKNOWN))
             count += 1
             if progress and count % 1000 == 0:

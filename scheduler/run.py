@@ -215,6 +215,7 @@ class HarvestRun:
         self._index_errors = 0
         self._errors = 0
         self._counter_lock = threading.Lock()
+        self._index_lock = threading.Lock()  # one source's index update at a time (see _reindex)
 
     def run(self, plans: list[SourcePlan], trigger: str = "cli") -> HarvestSummary:
         started = time.monotonic()
@@ -672,27 +673,36 @@ class HarvestRun:
             pending.append(record)
 
     def _index(self, run_id: int, plan: SourcePlan, records: list[CatalogRecord]) -> None:
-        if not records or self.index is None:
+        if records:
+            self._reindex(run_id, plan, [r.id for r in records])
+
+    def _unindex(self, run_id: int, plan: SourcePlan, ids: list[str]) -> None:
+        self._reindex(run_id, plan, ids)
+
+    def _reindex(self, run_id: int, plan: SourcePlan, record_ids: list[str]) -> None:
+        """Index the datasets these records (just written or withdrawn) belong to now, and remove
+        what must not be a hit: a record merged into another source's dataset is no hit of its
+        own, a dataset every source dropped is none at all (store/merge.py). Indexed before
+        removed, so a dataset whose primary record changes never drops out of search meanwhile.
+        Reading the store and writing the index under one lock keeps a source that read a dataset
+        before another source's record joined it from writing its stale view after that one."""
+        if self.index is None or not record_ids:
             return
         try:
-            # the status from the record alone; the end-of-run index sync corrects the few it misses
-            now = self.clock()
-            report = self.index.upsert(
-                to_document(r, self.jurisdictions, assess_record(r, now).status) for r in records
-            )
+            with self._index_lock:
+                datasets, gone = self.store.index_view(record_ids)
+                # the status from the record alone; the end-of-run index sync corrects the few it misses
+                now = self.clock()
+                report = self.index.upsert(
+                    to_document(r, self.jurisdictions, assess_record(r, now).status) for r in datasets
+                )
+                if gone:
+                    self.index.delete(gone)
         except IndexUnavailable as exc:
             self._error(run_id, plan, Stage.INDEX, f"index unavailable, run `pdi reindex` later: {exc}", None, None)
             return
         for doc_id, reason in report.failed.items():
             self._error(run_id, plan, Stage.INDEX, reason, doc_id, None)
-
-    def _unindex(self, run_id: int, plan: SourcePlan, ids: list[str]) -> None:
-        if self.index is None:
-            return
-        try:
-            self.index.delete(ids)
-        except IndexUnavailable as exc:
-            self._error(run_id, plan, Stage.INDEX, f"index unavailable, run `pdi reindex` later: {exc}", None, None)
 
     def _notify(self, event: str, result: SourceResult) -> None:
         if self.progress is not None:

@@ -82,6 +82,7 @@ class SimDataset:
     page_views: int = 0
     download_count: int = 0
     license: str = "public-domain"
+    hide_from_data_json: bool = False  # Socrata's "hide from data.json": listed by the catalog API only
     position: int = 0  # creation order within the portal; the stable default order
     # schedule bookkeeping for ``advance``: updates land at update_phase + k * period
     update_phase: datetime | None = None

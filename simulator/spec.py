@@ -139,8 +139,9 @@ def host_of(url_or_host: str) -> str:
 def specs_from_seed(seed: Seed) -> list[PortalSpec]:
     """Every source of ``seed`` on a served platform, one portal per host, in seed order.
 
-    A host listed by two sources keeps the first source's platform and serves both sets of
-    jurisdictions.
+    A host listed by two sources serves both sets of jurisdictions, with the platform of its own
+    API rather than ``dcat_us`` (a Socrata or CKAN site's ``data.json`` is served by every
+    platform), else the first source's.
     """
     by_host: dict[str, PortalSpec] = {}
     for plan in seed.sources():
@@ -159,6 +160,8 @@ def specs_from_seed(seed: Seed) -> list[PortalSpec]:
         old = by_host.get(host)
         if old is not None:
             merged = old.jurisdictions + tuple(i for i in infos if i not in old.jurisdictions)
+            if old.platform == "dcat_us" and plan.platform != "dcat_us":
+                old = PortalSpec(old.host, plan.platform, plan.url, plan.portal_url, old.scope, old.jurisdictions)
             by_host[host] = PortalSpec(old.host, old.platform, old.source_url, old.portal_url, old.scope, merged)
             continue
         by_host[host] = PortalSpec(host, plan.platform, plan.url, plan.portal_url, plan.scope, tuple(infos))

@@ -85,9 +85,19 @@ records = Table(
     Column("last_changed", UtcDateTime, nullable=False),
     Column("missed_harvests", Integer, nullable=False, default=0),
     Column("withdrawn_at", UtcDateTime, nullable=True),
+    # Duplicates (store/merge.py). Added after the first release, so nullable: an older database gets
+    # them from Store.create_schema (ALTER TABLE … ADD COLUMN) and a backfill.
+    Column("dataset_key", String(400), nullable=True),  # catalog.identity.dataset_key; None: never merged
+    Column("canonical_id", _record_id(), nullable=True),  # the id of the dataset it belongs to (own id if none)
+    Column("dataset_hash", String(64), nullable=True),  # content hash of the composed dataset (on canonical rows)
     Index("ix_records_source", "source_id", "status"),
     Index("ix_records_changed", "last_changed"),
+    Index("ix_records_dataset_key", "dataset_key"),
+    Index("ix_records_canonical", "canonical_id"),
 )
+
+#: columns of ``records`` that a database created by an older version lacks; added on open
+ADDED_RECORD_COLUMNS = ("dataset_key", "canonical_id", "dataset_hash")
 
 raw_records = Table(
     "raw_records",

@@ -30,6 +30,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Row,
     Table,
     and_,
     case,
@@ -39,6 +40,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    inspect,
     or_,
     select,
     text,
@@ -49,10 +51,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 
+from catalog.identity import dataset_key
 from catalog.record import CatalogRecord
 from catalog.vocabulary import RecordStatus
 from harvesters.http import CachedResponse
 from store import schema as t
+from store.merge import Dataset, Member, compose
 
 # Advisory-lock key space of PostgreSQL held by a live harvest run (the second key is the run id).
 RUN_LOCK_SPACE = 0x50444952  # "PDIR"
@@ -63,6 +67,11 @@ SOURCE_LOCK_SPACE = 0x50444953  # "PDIS": one advisory lock per source while a r
 # Advisory-lock key of PostgreSQL held by every transaction that stamps a change time (see
 # Store._change_time): change times then follow commit order, as they do on SQLite's single writer.
 CHANGE_CLOCK_LOCK = (0x50444943, 0)  # "PDIC"
+
+# Advisory-lock key of PostgreSQL held by a write that may regroup duplicates (store/merge.py), taken
+# before any row lock, so concurrent writers of one dataset's records neither miss each other's
+# members nor deadlock. (SQLite serialises every write already.)
+MERGE_LOCK = (0x5044494D, 0)  # "PDIM"
 CONNECT_TIMEOUT_S = 10
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -122,16 +131,27 @@ class ChangeKey:
 
 @dataclass(frozen=True)
 class StoredRecord:
+    """A record as stored. From :meth:`Store.get` it is a *dataset*: the composed record of every
+    source's record of it (``members``, canonical first; see store/merge.py). From
+    :meth:`Store.iter_records` or ``get(…, merged=False)`` it is one source's own record
+    (``members`` empty)."""
+
     record: CatalogRecord
     status: RecordStatus
     first_seen: datetime
     last_seen: datetime
     last_changed: datetime
     withdrawn_at: datetime | None = None
+    members: tuple[Member, ...] = ()
 
     @property
     def change_key(self) -> ChangeKey:
         return ChangeKey(self.last_changed, self.record.id)
+
+    @property
+    def aliases(self) -> list[str]:
+        """Ids of the other sources' records of this dataset; each resolves to it."""
+        return [m.id for m in self.members if m.id != self.record.id]
 
 
 def record_facets(record: CatalogRecord) -> set[tuple[Facet, str]]:
@@ -269,6 +289,7 @@ class Store:
                         text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": SCHEMA_LOCK[0], "b": SCHEMA_LOCK[1]}
                     )
                 t.metadata.create_all(conn)
+                self._migrate(conn)
                 self._backfill_facets(conn)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot create tables in {self.display_url}: {_reason(exc)}") from exc
@@ -281,6 +302,47 @@ class Store:
         )
         for row in conn.execute(missing).all():
             self._put_facets(conn, row.id, CatalogRecord.model_validate(json.loads(row.data)))
+
+    def _migrate(self, conn: Connection) -> None:
+        """Bring a database made by an older version up to this schema: only additive changes (new
+        nullable columns of ``records`` and their indexes; new tables come from ``create_all``),
+        then the duplicate grouping of records stored before it existed (or by an older process)."""
+        have = {c["name"] for c in inspect(conn).get_columns("records")}
+        for name in t.ADDED_RECORD_COLUMNS:
+            if name not in have:
+                kind = t.records.c[name].type.compile(dialect=conn.dialect)
+                conn.execute(text(f"ALTER TABLE records ADD COLUMN {name} {kind}"))
+        for index in t.records.indexes:
+            index.create(conn, checkfirst=True)
+        self._backfill_groups(conn)
+
+    def _backfill_groups(self, conn: Connection, batch: int = 500) -> int:
+        """Give every record without one its dataset key and group. Returns how many it did."""
+        rc = t.records.c
+        keys: set[str] = set()
+        done = 0
+        while True:
+            rows = conn.execute(select(t.records).where(rc.canonical_id.is_(None)).order_by(rc.id).limit(batch)).all()
+            if not rows:
+                break
+            for row in rows:
+                member = _member(row)
+                key = dataset_key(member.record)
+                digest = compose([member]).record.content_hash()
+                conn.execute(
+                    update(t.records)
+                    .where(rc.id == row.id)
+                    .values(dataset_key=key, canonical_id=row.id, dataset_hash=digest)
+                )
+                if key is not None:
+                    keys.add(key)
+            done += len(rows)
+        if keys:
+            shared = select(rc.dataset_key).where(rc.dataset_key.is_not(None)).group_by(rc.dataset_key)
+            for (key,) in conn.execute(shared.having(func.count() > 1)).all():
+                if key in keys:
+                    self._regroup(conn, key, [])
+        return done
 
     def close(self) -> None:
         with self._run_locks_guard:
@@ -400,16 +462,27 @@ class Store:
         process writing the same record at the same time: exactly one of them reports it NEW, the
         other sees it as stored and reports UNCHANGED (or CHANGED if its content differs).
         ``now`` (default: the store's change clock, see :meth:`_change_time`) stamps the change.
+
+        The record's dataset identity key (:func:`catalog.identity.dataset_key`) is stored with it,
+        and the group of records sharing that key — the same dataset seen through other sources —
+        is brought up to date (store/merge.py). The kind returned is about this source's record.
         """
+        record = record.model_copy(
+            update={"pdi": record.pdi.model_copy(update={"status": RecordStatus.ACTIVE, "sources": []})}
+        )
         digest = record.content_hash()
+        key = dataset_key(record)
+        rc = t.records.c
         with self._read() as conn:
             row = conn.execute(
-                select(t.records.c.status, t.records.c.content_hash).where(t.records.c.id == record.id)
+                select(rc.status, rc.content_hash, rc.dataset_key, rc.canonical_id).where(rc.id == record.id)
             ).first()
-        if row is not None and row.status == RecordStatus.ACTIVE and row.content_hash == digest:
+        if row is not None and _unchanged(row, digest, key):
             return ChangeKind.UNCHANGED
-        record = record.model_copy(update={"pdi": record.pdi.model_copy(update={"status": RecordStatus.ACTIVE})})
         data = _dump(record)
+        # as a dataset of its own (what it is unless another source's record shares its key)
+        when = now or utcnow()
+        alone = compose([Member(record.id, record, RecordStatus.ACTIVE, when, when, when)]).record.content_hash()
         raw_values = {
             "source_id": record.pdi.source.source_id,
             "remote_id": record.pdi.source.remote_id,
@@ -427,27 +500,43 @@ class Store:
             "data": data,
             "missed_harvests": 0,
             "withdrawn_at": None,
+            "dataset_key": key,
+            "canonical_id": record.id,
+            "dataset_hash": alone,
         }
         current = (
-            select(t.records.c.status, t.records.c.content_hash, t.records.c.data)
-            .where(t.records.c.id == record.id)
+            select(rc.status, rc.content_hash, rc.data, rc.dataset_key, rc.canonical_id)
+            .where(rc.id == record.id)
             .with_for_update()
         )
         with self._write() as conn:
+            if key is not None or (row is not None and row.dataset_key is not None):
+                self._merge_lock(conn)  # always before the change clock's lock
             stamp = now or self._change_time(conn)
             values.update(last_seen=stamp, last_changed=stamp)
             # Read again under the lock: another process may have written it since.
             locked = conn.execute(current).first()
+            old_key: str | None = None
             if locked is None and self._insert_new(conn, t.records, {"id": record.id, "first_seen": stamp, **values}):
                 kind, fields = ChangeKind.NEW, ["*"]
             else:
                 if locked is None:  # another process inserted it between our read and our insert
                     locked = conn.execute(current).one()
+                old_key = locked.dataset_key
+                if _unchanged(locked, digest, key):
+                    return ChangeKind.UNCHANGED
                 if locked.status == RecordStatus.ACTIVE and locked.content_hash == digest:
+                    # same content, but its key was made by older rules (or never): regroup only
+                    conn.execute(
+                        update(t.records)
+                        .where(rc.id == record.id)
+                        .values(dataset_key=key, canonical_id=record.id, dataset_hash=alone)
+                    )
+                    self._regroup_after(conn, record.id, old_key, key)
                     return ChangeKind.UNCHANGED
                 kind = ChangeKind.RESTORED if locked.status == RecordStatus.WITHDRAWN else ChangeKind.CHANGED
                 fields = _changed_fields(json.loads(locked.data), json.loads(data))
-                conn.execute(update(t.records).where(t.records.c.id == record.id).values(**values))
+                conn.execute(update(t.records).where(rc.id == record.id).values(**values))
             self._put_raw(conn, record.id, raw_values)
             self._put_facets(conn, record.id, record)
             conn.execute(
@@ -461,7 +550,62 @@ class Store:
                     data=data,
                 )
             )
+            self._regroup_after(conn, record.id, old_key, key)
         return kind
+
+    # ---- duplicates (store/merge.py) ------------------------------------------------------
+
+    def _merge_lock(self, conn: Connection) -> None:
+        if self.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": MERGE_LOCK[0], "b": MERGE_LOCK[1]})
+
+    def _regroup_after(self, conn: Connection, record_id: str, old_key: str | None, key: str | None) -> None:
+        """After ``record_id`` was written with ``key`` (it had ``old_key``) as a dataset of its own:
+        its group, if another record shares the key, and the group it left."""
+        rc = t.records.c
+        if key is not None:
+            shared = conn.execute(select(rc.id).where(rc.dataset_key == key, rc.id != record_id).limit(1)).first()
+            if shared is not None:
+                self._regroup(conn, key, [record_id])
+        if old_key is not None and old_key != key:
+            self._regroup(conn, old_key, [])
+
+    def _regroup(self, conn: Connection, key: str, changed: Iterable[str]) -> None:
+        """Bring ``canonical_id`` and ``dataset_hash`` of the records sharing ``key`` up to date,
+        after the records ``changed`` were written or withdrawn."""
+        rc = t.records.c
+        changed = list(changed)
+        per_source = conn.execute(
+            select(rc.source_id, func.count()).where(rc.dataset_key == key).group_by(rc.source_id)
+        ).all()
+        if not any(n > 1 for _, n in per_source):
+            self._write_group(conn, conn.execute(select(t.records).where(rc.dataset_key == key)).all())
+            return
+        # One source gives this key to several of its records: ambiguous, so every record of the
+        # key stands alone. Only those that changed, or were merged before, need writing (a key
+        # shared by a whole source's records must not cost a pass over all of them per write).
+        merged = or_(rc.canonical_id.is_(None), rc.canonical_id != rc.id)
+        canonicals = select(rc.canonical_id).where(rc.dataset_key == key, rc.canonical_id != rc.id)
+        rows = conn.execute(
+            select(t.records).where(rc.dataset_key == key, or_(rc.id.in_(changed), merged, rc.id.in_(canonicals)))
+        ).all()
+        for row in rows:
+            self._write_group(conn, [row])
+
+    def _write_group(self, conn: Connection, rows: Sequence[Row[Any]]) -> None:
+        """Make ``rows`` one dataset: each gets the canonical id, the canonical row the composed hash."""
+        if not rows:
+            return
+        dataset = compose([_member(r) for r in rows])
+        digest = dataset.record.content_hash()
+        for row in rows:
+            target = (dataset.id, digest if row.id == dataset.id else None)
+            if (row.canonical_id, row.dataset_hash) != target:
+                conn.execute(
+                    update(t.records)
+                    .where(t.records.c.id == row.id)
+                    .values(canonical_id=target[0], dataset_hash=target[1])
+                )
 
     def settle_source(
         self,
@@ -476,15 +620,18 @@ class Store:
         and withdraw records missed by ``withdraw_after`` consecutive complete harvests.
 
         Never call this after a failed or partial gather: absence there proves nothing.
-        Returns the ids withdrawn now.
+        Returns the ids withdrawn now. Withdrawing is per source: a dataset that other sources
+        still list stays active with this source's record as a withdrawn member (store/merge.py).
         """
         seen = set(seen_ids)
         withdrawn: list[str] = []
+        regroup: dict[str, list[str]] = {}
         with self._write() as conn:
+            self._merge_lock(conn)  # always before the change clock's lock
             now = now or self._change_time(conn)
             # Locked in id order, so two processes settling one source queue rather than deadlock.
             rows = conn.execute(
-                select(t.records.c.id, t.records.c.missed_harvests, t.records.c.data)
+                select(t.records.c.id, t.records.c.missed_harvests, t.records.c.data, t.records.c.dataset_key)
                 .where(t.records.c.source_id == source_id, t.records.c.status == RecordStatus.ACTIVE.value)
                 .order_by(t.records.c.id)
                 .with_for_update()
@@ -525,8 +672,12 @@ class Store:
                         )
                     )
                     withdrawn.append(r.id)
+                    if r.dataset_key is not None:
+                        regroup.setdefault(r.dataset_key, []).append(r.id)
                 else:
                     conn.execute(update(t.records).where(t.records.c.id == r.id).values(missed_harvests=missed))
+            for key, ids in regroup.items():
+                self._regroup(conn, key, ids)
         return withdrawn
 
     def settled_ids(self, source_id: str) -> set[str]:
@@ -592,10 +743,73 @@ class Store:
         with self._write() as conn:
             conn.execute(t.gather_checkpoints.delete().where(t.gather_checkpoints.c.source_id == source_id))
 
-    def get(self, record_id: str) -> StoredRecord | None:
+    def get(self, record_id: str, *, merged: bool = True) -> StoredRecord | None:
+        """The dataset the record ``record_id`` belongs to — its own id, or an alias of it (another
+        source's record of the same dataset) — composed from every source's record of it.
+        ``merged=False``: that one source's own record, as stored."""
+        rc = t.records.c
         with self._read() as conn:
-            row = conn.execute(select(t.records).where(t.records.c.id == record_id)).first()
-        return _stored(row) if row is not None else None
+            row = conn.execute(select(t.records).where(rc.id == record_id)).first()
+            if row is None:
+                return None
+            if not merged:
+                return _stored(row)
+            rows = conn.execute(select(t.records).where(rc.canonical_id == (row.canonical_id or row.id))).all()
+        return _from_dataset(compose([_member(r) for r in rows] or [_member(row)]))
+
+    def _datasets(self, conn: Connection, canonical_rows: Sequence[Row[Any]]) -> list[Dataset]:
+        """The datasets whose canonical rows are ``canonical_rows`` (with their other members)."""
+        rc = t.records.c
+        groups: dict[str, list[Member]] = {r.id: [_member(r)] for r in canonical_rows}
+        for chunk in _chunks(list(groups), 500):
+            for r in conn.execute(select(t.records).where(rc.canonical_id.in_(chunk), rc.canonical_id != rc.id)):
+                groups[r.canonical_id].append(_member(r))
+        return [compose(members) for members in groups.values()]
+
+    def iter_datasets(self, *, status: RecordStatus | None = None, batch: int = 500) -> Iterator[StoredRecord]:
+        """Every dataset (a canonical record composed with its duplicates) in id order, in batches.
+
+        ``status``: only the active datasets (listed by at least one source), or the withdrawn."""
+        rc = t.records.c
+        last = ""
+        while True:
+            query = select(t.records).where(rc.id > last, _is_canonical()).order_by(rc.id).limit(batch)
+            if status is not None:
+                query = query.where(rc.status == status.value)
+            with self._read() as conn:
+                rows = conn.execute(query).all()
+                datasets = self._datasets(conn, rows) if rows else []
+            if not rows:
+                return
+            for dataset in datasets:
+                yield _from_dataset(dataset)
+            last = rows[-1].id
+
+    def index_view(self, record_ids: Iterable[str]) -> tuple[list[CatalogRecord], list[str]]:
+        """What the search index must hold after the records ``record_ids`` were written or
+        withdrawn: the active datasets they belong to now (to index, under the dataset's id), and
+        the ids that must not be a search hit (aliases, withdrawn datasets, unknown ids)."""
+        rc = t.records.c
+        wanted = list(dict.fromkeys(record_ids))
+        to_index: list[CatalogRecord] = []
+        gone: list[str] = []
+        with self._read() as conn:
+            canonical_ids: set[str] = set()
+            found: set[str] = set()
+            for chunk in _chunks(wanted, 500):
+                for r in conn.execute(select(rc.id, rc.canonical_id).where(rc.id.in_(chunk))):
+                    found.add(r.id)
+                    canonical_ids.add(r.canonical_id or r.id)
+            gone += [i for i in wanted if i not in found]
+            for chunk in _chunks(sorted(canonical_ids), 500):
+                rows = conn.execute(select(t.records).where(rc.id.in_(chunk))).all()
+                for dataset in self._datasets(conn, rows):
+                    if dataset.status is RecordStatus.ACTIVE:
+                        to_index.append(dataset.record)
+                        gone += dataset.aliases
+                    else:
+                        gone += [m.id for m in dataset.members]
+        return to_index, list(dict.fromkeys(gone))
 
     def get_many(self, record_ids: Iterable[str]) -> dict[str, StoredRecord]:
         """The records of these ids that exist, by id (a few queries, however many ids)."""
@@ -618,7 +832,8 @@ class Store:
             return [row.id for row in conn.execute(query)]
 
     def iter_records(self, *, status: RecordStatus | None = None, batch: int = 500) -> Iterator[StoredRecord]:
-        """Every record in id order, read in batches so memory stays bounded."""
+        """Every source's own record in id order (duplicates not merged; see :meth:`iter_datasets`),
+        read in batches so memory stays bounded."""
         last = ""
         while True:
             query = select(t.records).where(t.records.c.id > last).order_by(t.records.c.id).limit(batch)
@@ -633,6 +848,7 @@ class Store:
             last = rows[-1].id
 
     def count(self, status: RecordStatus | None = None) -> int:
+        """Records (one per source and remote id; duplicates counted per source)."""
         query = select(func.count()).select_from(t.records)
         if status is not None:
             query = query.where(t.records.c.status == status.value)
@@ -696,7 +912,8 @@ class Store:
     def _change_filters(
         since: datetime | None, before: datetime | None, facets: Sequence[FacetFilter]
     ) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = []
+        # a dataset seen through several sources is listed once, as its canonical record
+        where: list[ColumnElement[bool]] = [_is_canonical()]
         if since is not None:
             where.append(t.records.c.last_changed >= since)
         if before is not None:
@@ -709,6 +926,41 @@ class Store:
                 member = member.where(t.record_facets.c.value == f.value)
             where.append(member)
         return where
+
+    def dataset_counts(self) -> dict[str, int]:
+        """Datasets (what a search counts) and duplicates: ``datasets_active``, ``datasets_withdrawn``,
+        ``datasets_merged`` (active datasets listed by two or more sources) and ``records_merged``
+        (active records folded into another source's dataset, i.e. not a search hit of their own)."""
+        rc = t.records.c
+        alias = rc.canonical_id != rc.id
+        with self._read() as conn:
+            by_status: dict[str, int] = dict(
+                conn.execute(select(rc.status, func.count()).where(_is_canonical()).group_by(rc.status)).all()
+            )
+            folded, merged = conn.execute(
+                select(func.count(), func.count(rc.canonical_id.distinct())).where(
+                    alias, rc.status == RecordStatus.ACTIVE.value
+                )
+            ).one()
+        return {
+            "datasets_active": int(by_status.get(RecordStatus.ACTIVE.value, 0)),
+            "datasets_withdrawn": int(by_status.get(RecordStatus.WITHDRAWN.value, 0)),
+            "datasets_merged": int(merged or 0),
+            "records_merged": int(folded or 0),
+        }
+
+    def dataset_history(self, dataset: StoredRecord, limit: int = 100) -> list[dict[str, Any]]:
+        """The changes of every source's record of ``dataset`` (from :meth:`get`), newest first,
+        each with the ``record_id`` and ``source_id`` it is about."""
+        members = dataset.members or ()
+        ids = [(m.id, m.record.pdi.source.source_id) for m in members] or [
+            (dataset.record.id, dataset.record.pdi.source.source_id)
+        ]
+        entries = [
+            {**entry, "record_id": rid, "source_id": sid} for rid, sid in ids for entry in self.history(rid, limit)
+        ]
+        entries.sort(key=lambda e: e["at"], reverse=True)  # stable: ties keep the canonical first
+        return entries[:limit]
 
     def history(self, record_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """The record's changes, newest first. An entry whose columns differ from the version
@@ -1028,12 +1280,14 @@ class Store:
         return {r["source_id"]: _aware_row(dict(r)) for r in rows}
 
     def fingerprints(self) -> Iterator[tuple[str, str]]:
-        """(id, content hash) of every active record in id order, to check an index against."""
+        """(id, content hash) of every active dataset in id order, to check an index against: the
+        id and hash of the composed record :meth:`get` gives (duplicates merged)."""
+        rc = t.records.c
         last = ""
         while True:
             query = (
-                select(t.records.c.id, t.records.c.content_hash)
-                .where(t.records.c.status == RecordStatus.ACTIVE.value, t.records.c.id > last)
+                select(rc.id, func.coalesce(rc.dataset_hash, rc.content_hash).label("content_hash"))
+                .where(rc.status == RecordStatus.ACTIVE.value, rc.id > last, _is_canonical())
                 .order_by(t.records.c.id)
                 .limit(5000)
             )
@@ -1044,6 +1298,45 @@ class Store:
             for row in rows:
                 yield row.id, row.content_hash
             last = rows[-1].id
+
+
+def _is_canonical() -> Any:
+    """Rows that are a dataset's own (not an alias of another source's record)."""
+    rc = t.records.c
+    return or_(rc.canonical_id == rc.id, rc.canonical_id.is_(None))
+
+
+def _unchanged(row: Any, digest: str, key: str | None) -> bool:
+    """Is the stored row (status, content_hash, dataset_key, canonical_id) this record as it is?"""
+    return bool(
+        row.status == RecordStatus.ACTIVE
+        and row.content_hash == digest
+        and row.dataset_key == key
+        and row.canonical_id is not None
+    )
+
+
+def _member(row: Any) -> Member:
+    stored = _stored(row)
+    return Member(
+        id=row.id,
+        record=stored.record,
+        status=stored.status,
+        first_seen=stored.first_seen,
+        last_seen=stored.last_seen,
+        last_changed=stored.last_changed,
+    )
+
+
+def _from_dataset(dataset: Dataset) -> StoredRecord:
+    return StoredRecord(
+        record=dataset.record,
+        status=dataset.status,
+        first_seen=dataset.first_seen,
+        last_seen=dataset.last_seen,
+        last_changed=dataset.last_changed,
+        members=dataset.members,
+    )
 
 
 def _stored(row: Any) -> StoredRecord:

@@ -56,5 +56,21 @@ def seed_with_arcgis(directory: Path) -> Seed:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     (hub,) = [p for p in data["portals"] if p["url"] == f"https://{HUB_HOST}"]
     hub["sources"] = [{"platform": "arcgis_hub_search", "url": f"https://{HUB_HOST}"}]
+
+
+#: the Socrata portal whose ``data.json`` test seeds add as a second source
+SOCRATA_HOST = "data.seattle.gov"
+
+
+def seed_with_socrata_data_json(directory: Path, *, data_json_first: bool = False) -> Seed:
+    """The bundled seed copied to ``directory``, with Seattle's Socrata portal listing its
+    ``data.json`` as a second source (or the first): every dataset of it is seen through two sources."""
+    target = directory / "jurisdictions"
+    shutil.copytree(default_seed_dir(), target)
+    path = target / "seattle-wa.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    portal = next(p for p in data["portals"] if p["url"] == f"https://{SOCRATA_HOST}")
+    feed = {"platform": "dcat_us", "url": f"https://{SOCRATA_HOST}/data.json"}
+    portal["sources"].insert(0 if data_json_first else len(portal["sources"]), feed)
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return load_seed(target)

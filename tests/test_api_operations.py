@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -56,6 +58,9 @@ def test_metrics_in_prometheus_text(tmp_path, harvested, embedded_index, seed):
     assert 'pdi_source_failed_runs_total{source="socrata:data.seattle.gov"} 1' in text
     assert 'pdi_source_seconds_since_last_success{source="dcat_us:opendata.atlantapd.org' in text
     assert 'pdi_records{status="active"}' in text
+    active = re.search(r'^pdi_records\{status="active"\} (\d+)$', text, re.M)
+    assert active and f'pdi_datasets{{status="active"}} {active[1]}' in text  # nothing seen twice here
+    assert "\npdi_datasets_merged 0\n" in text and "\npdi_records_merged 0\n" in text
     assert 'pdi_host_requests_total{host="data.seattle.gov"}' in text
     assert 'pdi_host_retries_total{host="data.seattle.gov"} 3' in text  # 500 retried 3 times
     for line in text.splitlines():

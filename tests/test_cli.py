@@ -230,6 +230,9 @@ def test_harvest_demo_twice_reports_nothing_new_the_second_time(tmp_path: Path):
         "records_changed",
         "records_unchanged",
         "records_withdrawn",
+        "datasets_active",
+        "datasets_merged",
+        "records_merged",
     ):
         assert key in summary
     assert summary["sources_ok"] == 2 and summary["records_new"] > 0
@@ -239,7 +242,8 @@ def test_harvest_demo_twice_reports_nothing_new_the_second_time(tmp_path: Path):
     assert again["records_unchanged"] == summary["records_new"]
     assert (tmp_path / "data" / "pdi.sqlite").exists()
     s = subprocess.run([*PDI, "search", "police", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert json.loads(s.stdout)["total"] == summary["records_new"]
+    assert json.loads(s.stdout)["total"] == summary["records_new"] == summary["datasets_active"]
+    assert summary["datasets_merged"] == summary["records_merged"] == 0  # no portal of these lists one twice
 
 
 def test_harvest_unknown_jurisdiction(tmp_path: Path):

@@ -115,3 +115,24 @@ def test_offsets_past_the_result_window_walk_there_with_search_after(sort):
         idx.client.indices.delete(index=f"{idx.alias}-*", ignore_unavailable=True, allow_no_indices=True)
         idx.client.options(ignore_status=404).indices.delete_index_template(name=f"{idx.alias}-template")
         idx.close()
+
+
+def test_threads_writing_to_a_new_index_create_one_physical_index(es):
+    """Harvest workers index from several threads at once; the first writes must not each create
+    an index (an alias on two indices has no write index and refuses every document)."""
+    docs = [to_document(r, JURISDICTIONS) for r in _corpus()]
+    start = threading.Barrier(4)
+    reports = []
+
+    def write(part: int) -> None:
+        start.wait()
+        reports.append(es.upsert(docs[part::4]))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(es._physical()) == 1
+    assert sum(r.indexed for r in reports) == len(docs) and not any(r.failed for r in reports)
+    assert es.count() == len(docs)

@@ -169,3 +169,27 @@ def test_broken_yaml_is_a_clear_error(seed_copy: Path):
 def test_missing_seed_directory(tmp_path: Path):
     with pytest.raises(SeedError, match="seed directory not found"):
         load_seed(tmp_path / "nope")
+
+
+def test_seed_with_data_json_script_adds_each_socrata_portals_data_json(tmp_path):
+    import subprocess
+    import sys
+
+    def script(target: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - our own script
+            [sys.executable, str(REPO / "scripts" / "seed_with_data_json.py"), str(target)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        )
+
+    run = script(tmp_path / "seed")
+    assert run.returncode == 0, run.stderr
+    bundled = load_seed().sources()
+    added = [p for p in load_seed(tmp_path / "seed").sources() if p.source_id not in {b.source_id for b in bundled}]
+    assert {p.portal_url for p in added} == {p.portal_url for p in bundled if p.platform == "socrata"}
+    assert all(p.platform == "dcat_us" and p.url == f"{p.portal_url.rstrip('/')}/data.json" for p in added)
+    assert f"{len(added)} Socrata data.json sources added" in run.stdout
+    again = script(tmp_path / "seed")
+    assert again.returncode == 2 and "exists" in again.stderr

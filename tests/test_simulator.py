@@ -809,3 +809,34 @@ def test_python_m_simulator_prints_its_base_url(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_socrata_portal_listed_with_its_data_json_serves_both_and_can_hide_from_data_json(tmp_path):
+    from tests.seeds import SOCRATA_HOST, seed_with_socrata_data_json
+
+    # the host keeps its Socrata API whichever of its two sources the seed lists first
+    for first in (True, False):
+        seed = seed_with_socrata_data_json(tmp_path / str(first), data_json_first=first)
+        assert [p.platform for p in seed.sources(only=["seattle-wa"])][:2] == (
+            ["dcat_us", "socrata"] if first else ["socrata", "dcat_us"]
+        )
+        spec = next(s for s in specs_from_seed(seed) if s.host == SOCRATA_HOST)
+        assert spec.platform == "socrata"
+    with PortalSimulator(seed, seed_number=2015, datasets_per_portal=(20, 30)) as s:
+
+        def listed() -> tuple[set[str], set[str]]:
+            catalog = requests.get(s.route(f"https://{SOCRATA_HOST}/api/catalog/v1?limit=1000"), timeout=10).json()
+            feed = requests.get(s.route(f"https://{SOCRATA_HOST}/data.json"), timeout=10).json()
+            return (
+                {r["resource"]["id"] for r in catalog["results"]},
+                {d["identifier"].rsplit("/", 1)[-1] for d in feed["dataset"]},
+            )
+
+        api, feed = listed()
+        assert feed and feed <= api  # the data.json lists the catalog's datasets (but charts and stories)
+        hidden = sorted(feed)[0]
+        s.update_dataset(SOCRATA_HOST, hidden, hide_from_data_json=True)
+        api_after, feed_after = listed()
+        assert api_after == api and feed_after == feed - {hidden}
+        views = requests.get(s.route(f"https://{SOCRATA_HOST}/api/views/{hidden}.json"), timeout=10).json()
+        assert views["hideFromDataJson"] is True

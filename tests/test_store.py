@@ -319,7 +319,7 @@ def test_text_round_trips_whatever_a_portal_sends(store):
         )
         is ChangeKind.NEW
     )
-    stored = store.get(rec.id)
+    stored = store.get(rec.id, merged=False)  # the record as stored, not the dataset composed from it
     assert stored.record.title == title
     assert stored.record.description == description
     assert stored.record.keyword == keywords

@@ -173,6 +173,17 @@ def test_two_processes_harvest_into_one_store_at_once(store_url, tmp_path):
             )
             assert mismatched == 0
             assert scalar(select(func.count()).select_from(t.harvest_errors)) == 0
+        # each process's own source has a record of "own-<i>" under one identifier URL: the two are one
+        # dataset, grouped right though both processes wrote them at once (store/merge.py)
+        datasets = store.dataset_counts()
+        assert datasets["records_merged"] == datasets["datasets_merged"] == OWN
+        assert datasets["datasets_active"] == SHARED + OWN
+        for dataset_id, digest in store.fingerprints():
+            dataset = store.get(dataset_id)
+            assert dataset.record.content_hash() == digest
+            assert len(dataset.record.pdi.sources) == (
+                2 if dataset.record.pdi.source.remote_id.startswith("own-") else 1
+            )
         runs = store.runs()
         assert len(runs) == 2
         assert {r["status"] for r in runs} == {RunStatus.SUCCEEDED.value}  # neither took the other for dead

@@ -1,7 +1,9 @@
 """``/data.json``: the DCAT-US 1.1 catalog Socrata and CKAN sites publish of their datasets.
 
 Unlike the Hub feed, this one is valid against the DCAT-US 1.1 non-federal schema (Socrata and
-ckanext-datajson fill required fields); Hub hosts serve their quirky feed here too.
+ckanext-datajson fill required fields); Hub hosts serve their quirky feed here too. A seed that lists
+both a Socrata portal's catalog API and its ``/data.json`` gets the same datasets through both (a
+dataset marked ``hide_from_data_json`` only through the API), as a real Socrata site serves them.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ def data_json(req: SimRequest, view: PortalView, match: re.Match[str]) -> Reply:
     body: dict[str, Any] = {"@context": CATALOG_HEAD["@context"], "@id": req.link("/data.json")}
     body.update({k: v for k, v in CATALOG_HEAD.items() if k != "@context"})
     body["dataset"] = [
-        datajson_dataset(req, view, ds) for ds in view.datasets if ds.asset_type not in ("chart", "story")
+        datajson_dataset(req, view, ds)
+        for ds in view.datasets
+        if ds.asset_type not in ("chart", "story") and not ds.hide_from_data_json
     ]
     return Reply(payload=body, document="dcat.catalog")

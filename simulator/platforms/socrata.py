@@ -104,7 +104,7 @@ def cetera_result(req: SimRequest, view: PortalView, ds: SimDataset) -> dict[str
         "lens_view_type": _VIEW_TYPE.get(ds.asset_type, "tabular"),
         "lens_display_type": _DISPLAY.get(ds.asset_type, "table"),
         "blob_mime_type": "application/pdf" if ds.asset_type == "file" else None,
-        "hide_from_data_json": False,
+        "hide_from_data_json": ds.hide_from_data_json,
         "obe_fxf": ds.remote_id,
         "nbe_fxf": fourby(ds.remote_id, "nbe") if tabular else None,
     }
@@ -260,7 +260,7 @@ def views_document(req: SimRequest, view: PortalView, ds: SimDataset) -> dict[st
         "displayType": _DISPLAY.get(ds.asset_type, "table"),
         "downloadCount": ds.download_count,
         "hideFromCatalog": False,
-        "hideFromDataJson": False,
+        "hideFromDataJson": ds.hide_from_data_json,
         "indexUpdatedAt": epoch(ds.updated_at),
         "licenseId": (LICENSES[ds.license][2] if ds.license else "").upper().replace("-", "_") or None,
         "newBackend": False,
