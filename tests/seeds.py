@@ -56,6 +56,8 @@ def seed_with_arcgis(directory: Path) -> Seed:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     (hub,) = [p for p in data["portals"] if p["url"] == f"https://{HUB_HOST}"]
     hub["sources"] = [{"platform": "arcgis_hub_search", "url": f"https://{HUB_HOST}"}]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return load_seed(target)
 
 
 #: the Socrata portal whose ``data.json`` test seeds add as a second source
