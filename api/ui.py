@@ -16,7 +16,7 @@ even if it got through.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
@@ -34,7 +34,7 @@ from api.coverage import CoverageHistoryResponse, CoverageResponse, CoverageSnap
 from api.deps import get_clock, get_index, get_seed, get_store
 from api.models import DatasetResponse, JurisdictionDetail, JurisdictionOut, SearchResponse
 from api.operations import HarvestsResponse
-from api.search_params import search_query
+from api.search_params import search_query, split_values
 from catalog.jsonld import http_url, script_json, to_schema_org
 from catalog.vocabulary import Category
 from catalog_seed import Seed
@@ -164,10 +164,6 @@ def error_page(request: Request, status_code: int, message: str, headers: Mappin
 # --- search ------------------------------------------------------------------------------------
 
 
-def _split(values: Iterable[str]) -> list[str]:
-    return [p.strip() for v in values for p in v.split(",") if p.strip()]
-
-
 @dataclass(frozen=True)
 class SearchLinks:
     """The current search as URL parameters, and the links that change one thing about it."""
@@ -188,7 +184,9 @@ class SearchLinks:
             sort=params.get("sort") or "",
             modified_after=params.get("modified_after") or "",
             size=params.get("size") or "",
-            filters={name: _split(params.getlist(name)) for name in FILTERS if _split(params.getlist(name))},
+            filters={
+                name: split_values(params.getlist(name)) for name in FILTERS if split_values(params.getlist(name))
+            },
         )
 
     @property
