@@ -233,13 +233,15 @@ class PoliteAdapter(HTTPAdapter):
                     else:
                         self._read_capped(response, host, original_url)
                         response.url = original_url if self.route is not None else response.url
-                        self._revalidated(response, cached, host, original_url)
-                        return response
+                        break
             finally:
                 self.gate.release(host)
             attempt += 1
             self.stats.retries[host] += 1
             self.sleep(wait)
+        # after the host's slot is free: writing the cache may wait on the store
+        self._revalidated(response, cached, host, original_url)
+        return response
 
     def _revalidated(self, response: requests.Response, cached: CachedResponse | None, host: str, url: str) -> None:
         """Answer a 304 from the cache; keep a 200's validators and body for next time."""

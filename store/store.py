@@ -18,7 +18,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -254,6 +254,11 @@ class Store:
         self.display_url = display_url(url)
         self._run_locks: dict[int, Connection] = {}  # PostgreSQL: run id → session holding its lock
         self._run_locks_guard = threading.Lock()
+        # SQLite has one writer at a time: this process's threads queue here and wake as soon as
+        # the writer before them commits, rather than in SQLite's busy handler, which polls with
+        # sleeps of up to 100 ms. (Other processes still meet SQLite's own lock; PostgreSQL writes
+        # in parallel under its row and advisory locks, so it gets no such queue.)
+        self._write_guard: AbstractContextManager[Any] = nullcontext()
         try:
             target = engine_url(url)
             if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
@@ -268,6 +273,8 @@ class Store:
         except (SQLAlchemyError, OSError, ValueError) as exc:
             raise StoreError(f"cannot open store {self.display_url}: {_reason(exc)}") from exc
         self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            self._write_guard = threading.RLock()
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
@@ -372,7 +379,7 @@ class Store:
         """One write transaction. On SQLite it takes the write lock first (``BEGIN IMMEDIATE``):
         a deferred transaction that reads, then writes after another process wrote, fails at once
         with "database is locked" whatever the busy timeout."""
-        with self._guard(), self.engine.begin() as conn:
+        with self._write_guard, self._guard(), self.engine.begin() as conn:
             if self.dialect == "sqlite":
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
