@@ -437,33 +437,8 @@ class HarvestRun:
         except (GatherError, FetchError) as exc:
             probe, result.error = None, str(exc)
             self._error(run_id, plan, Stage.GATHER, str(exc), None, getattr(exc, "url", None))
-        kept = self.store.source_probe(plan.source_id) if probe is not None else None
-        if result.error is not None:
-            pass  # the portal did not answer the probe: failed, nothing settled or withdrawn
-        elif probe is not None and kept is not None and self.probes.steady(probe, kept, utcnow()):
-            # Nothing came, went or (for a change-tracking probe) changed since the last whole read:
-            # what that read saw is still there, and the source is settled as a complete harvest.
-            seen = self.store.settled_ids(plan.source_id)
-            result.records_unchanged = len(seen)
-            result.complete = result.unchanged_by_probe = True
-            with self._write_lock:
-                self.store.save_probe(
-                    plan.source_id,
-                    probe.fingerprint,
-                    probe.tracks_changes,
-                    full_read_at=kept["full_read_at"],
-                    probed_at=utcnow(),
-                )
-        else:
-            read_at = utcnow()
-            result.resumed_at = self._resume(plan, probe, stats, seen)
-            self._gather(run_id, plan, harvester, ctx, stats, result, seen, probe)
-            if probe is not None and result.complete and result.error is None:
-                with self._write_lock:
-                    self.store.save_probe(
-                        plan.source_id, probe.fingerprint, probe.tracks_changes, full_read_at=read_at, probed_at=read_at
-                    )
-                    self.store.drop_checkpoint(plan.source_id)
+        if result.error is None:  # else the portal did not answer the probe: nothing settled or withdrawn
+            seen = self._read(run_id, plan, harvester, ctx, probe, stats, result)
         result.pages = stats.pages
         if result.complete and result.error is None:
             with self._write_lock:
@@ -497,6 +472,46 @@ class HarvestRun:
             )
         self._notify("done", result)
         return result
+
+    def _read(
+        self,
+        run_id: int,
+        plan: SourcePlan,
+        harvester: Harvester,
+        ctx: SourceContext,
+        probe: Probe | None,
+        stats: GatherStats,
+        result: SourceResult,
+    ) -> set[str]:
+        """Settle the source from a steady probe, or gather it (resuming where an unfinished read
+        stopped); returns the ids seen at the source."""
+        kept = self.store.source_probe(plan.source_id) if probe is not None else None
+        if probe is not None and kept is not None and self.probes.steady(probe, kept, utcnow()):
+            # Nothing came, went or (for a change-tracking probe) changed since the last whole read:
+            # what that read saw is still there, and the source is settled as a complete harvest.
+            seen = self.store.settled_ids(plan.source_id)
+            result.records_unchanged = len(seen)
+            result.complete = result.unchanged_by_probe = True
+            with self._write_lock:
+                self.store.save_probe(
+                    plan.source_id,
+                    probe.fingerprint,
+                    probe.tracks_changes,
+                    full_read_at=kept["full_read_at"],
+                    probed_at=utcnow(),
+                )
+            return seen
+        seen = set()
+        read_at = utcnow()
+        result.resumed_at = self._resume(plan, probe, stats, seen)
+        self._gather(run_id, plan, harvester, ctx, stats, result, seen, probe)
+        if probe is not None and result.complete and result.error is None:
+            with self._write_lock:
+                self.store.save_probe(
+                    plan.source_id, probe.fingerprint, probe.tracks_changes, full_read_at=read_at, probed_at=read_at
+                )
+                self.store.drop_checkpoint(plan.source_id)
+        return seen
 
     def _gather(
         self,

@@ -1062,19 +1062,23 @@ class Store:
         if session is not None:
             _drop_session(session)
 
+    @staticmethod
+    def _insert_source_run(conn: Connection, run_id: int, source_id: str, platform: str, url: str) -> int:
+        result = conn.execute(
+            insert(t.source_runs).values(
+                run_id=run_id,
+                source_id=source_id,
+                platform=platform,
+                url=url,
+                started_at=utcnow(),
+                status=RunStatus.RUNNING.value,
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
     def start_source_run(self, run_id: int, source_id: str, platform: str, url: str) -> int:
         with self._write() as conn:
-            result = conn.execute(
-                insert(t.source_runs).values(
-                    run_id=run_id,
-                    source_id=source_id,
-                    platform=platform,
-                    url=url,
-                    started_at=utcnow(),
-                    status=RunStatus.RUNNING.value,
-                )
-            )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+            return self._insert_source_run(conn, run_id, source_id, platform, url)
 
     def claim_source_run(self, run_id: int, source_id: str, platform: str, url: str) -> int | None:
         """Start a run of ``source_id`` unless one is already running (in any process sharing this
@@ -1091,17 +1095,7 @@ class Store:
             ).scalar_one()
             if busy:
                 return None
-            result = conn.execute(
-                insert(t.source_runs).values(
-                    run_id=run_id,
-                    source_id=source_id,
-                    platform=platform,
-                    url=url,
-                    started_at=utcnow(),
-                    status=RunStatus.RUNNING.value,
-                )
-            )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+            return self._insert_source_run(conn, run_id, source_id, platform, url)
 
     def consecutive_failures(self, source_id: str, limit: int = 20) -> int:
         """How many of the source's latest finished runs failed in a row (for backoff)."""
