@@ -24,11 +24,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from catalog.record import CatalogRecord, CategoryAssignment
-from catalog.vocabulary import Category, CategoryTerms, category_vocabulary
+from catalog.vocabulary import Category, category_vocabulary
 
 # Words that say the text is about police, wherever they appear (folded like the text).
 POLICE_CONTEXT = (
@@ -176,25 +176,64 @@ def _phrase(phrase: str) -> _Phrase | None:
     return _Phrase(pattern, len(words), words[0])
 
 
-def _hits(phrases: Iterable[str], text: str) -> list[_Hit]:
+@lru_cache(maxsize=64)
+def _tokens(text: str) -> frozenset[str]:
+    """The words of an analysed text. A phrase matches only where its first word is a whole word,
+    so a phrase whose first word is not here cannot match (a set lookup rules most phrases out).
+    Cached for the few texts one :func:`classify` call asks about again and again."""
+    return frozenset(text.split())
+
+
+class _Phrases:
+    """Phrases compiled once and looked up by first word: a phrase matches only where its first
+    word is a whole word of the text, so one set intersection rules out most of them."""
+
+    def __init__(self, *parts: Iterable[str]) -> None:
+        self.by_first: dict[str, list[tuple[int, str, _Phrase]]] = {}
+        for i, phrase in enumerate(p for part in parts for p in part):
+            compiled = _phrase(phrase)
+            if compiled is not None:
+                self.by_first.setdefault(compiled.first, []).append((i, phrase, compiled))
+        self.first_words = frozenset(self.by_first)
+
+    def candidates(self, tokens: frozenset[str]) -> list[tuple[int, str, _Phrase]]:
+        """The phrases that may match a text of these words, in their listed order."""
+        starting = tokens.intersection(self.first_words)
+        if not starting:
+            return []
+        if len(starting) == 1:
+            return self.by_first[next(iter(starting))]
+        return sorted(c for word in starting for c in self.by_first[word])
+
+
+def _hits(phrases: _Phrases | Iterable[str], text: str) -> list[_Hit]:
+    """Every match of every phrase in ``text``, in the order of ``phrases`` then of the text."""
     out: list[_Hit] = []
     if not text:
         return out
-    for phrase in phrases:
-        compiled = _phrase(phrase)
-        if compiled is None or compiled.first not in text:
-            continue
+    tokens = _tokens(text)
+    if isinstance(phrases, _Phrases):
+        candidates = phrases.candidates(tokens)
+    else:
+        candidates = [(0, p, c) for p in phrases if (c := _phrase(p)) is not None and c.first in tokens]
+    for _, phrase, compiled in candidates:
+        n = compiled.words
         for m in compiled.pattern.finditer(text):
-            n = compiled.words
             out.append(_Hit(phrase, m.start(), m.end(), n, gapped=m.group(0).count(" ") + 1 > n))
     return out
 
 
-def _find(phrases: Iterable[str], text: str) -> list[str]:
+_NOT_POLICE = _Phrases(NOT_POLICE)
+_POLICE_CONTEXT = _Phrases(POLICE_CONTEXT)
+_VEHICLE = _Phrases(VEHICLE_WORDS)
+_PEDESTRIAN = _Phrases(PEDESTRIAN_WORDS)
+
+
+def _find(phrases: _Phrases | Iterable[str], text: str) -> list[str]:
     return list(dict.fromkeys(h.phrase for h in _hits(phrases, text)))
 
 
-def _strip(phrases: Iterable[str], text: str) -> str:
+def _strip(phrases: _Phrases | Iterable[str], text: str) -> str:
     for hit in _hits(phrases, text):
         text = text[: hit.start] + " " * (hit.end - hit.start) + text[hit.end :]
     return text
@@ -223,29 +262,58 @@ class _Evidence:
     lead: _Hit | None = None  # the first phrase that names it in the description's opening
 
 
-def _category_evidence(terms: CategoryTerms, t: str, k: str, d: str, lead: str, cols: set[str]) -> _Evidence:
+@dataclass(frozen=True)
+class _CategoryPhrases:
+    """One category's phrases, compiled for each field they are looked for in."""
+
+    synonyms: _Phrases
+    title_terms: _Phrases
+    keyword_terms: _Phrases  # title terms and terms
+    description: _Phrases  # synonyms and terms
+    lead: _Phrases  # synonyms and title terms
+    first_words: frozenset[str]  # of every phrase above
+    columns: frozenset[str]
+
+
+@cache
+def _category_phrases(cat: Category) -> _CategoryPhrases:
+    terms = category_vocabulary()[cat]
+    groups = (
+        _Phrases(terms.synonyms),
+        _Phrases(terms.title_terms),
+        _Phrases(terms.title_terms, terms.terms),
+        _Phrases(terms.synonyms, terms.terms),
+        _Phrases(terms.synonyms, terms.title_terms),
+    )
+    return _CategoryPhrases(
+        *groups, first_words=frozenset().union(*(g.first_words for g in groups)), columns=frozenset(terms.columns)
+    )
+
+
+def _category_evidence(cat: Category, t: str, k: str, d: str, lead: str, cols: set[str]) -> _Evidence:
+    phrases = _category_phrases(cat)
     ev = _Evidence()
-    named = _hits(terms.synonyms, t)
-    ev.title = named + _hits(terms.title_terms, t)
+    named = _hits(phrases.synonyms, t)
+    ev.title = named + _hits(phrases.title_terms, t)
     if ev.title:
         longest = max(ev.title, key=lambda h: (h.words, -h.start))
         ev.score += W_TITLE + 0.1 * longest.words
         ev.notes.append(f"title: {longest.phrase!r}")
-    key_named = _find(terms.synonyms, k)
-    key_hits = key_named or _find((*terms.title_terms, *terms.terms), k)
+    key_named = _find(phrases.synonyms, k)
+    key_hits = key_named or _find(phrases.keyword_terms, k)
     if key_hits:
         ev.score += W_KEYWORD
         ev.notes.append(f"keywords: {key_hits[0]!r}")
     ev.named = bool(named or key_named)
-    col_hits = sorted(cols.intersection(terms.columns))
+    col_hits = sorted(cols.intersection(phrases.columns))
     if col_hits:
         ev.score += min(MAX_COLUMN_SCORE, W_COLUMN * len(col_hits))
         ev.notes.append(f"columns: {', '.join(col_hits[:3])}")
-    desc_hits = _find((*terms.synonyms, *terms.terms), d)
+    desc_hits = _find(phrases.description, d)
     if desc_hits:
         ev.score += W_DESCRIPTION
         ev.notes.append(f"description: {desc_hits[0]!r}")
-    lead_hits = _hits((*terms.synonyms, *terms.title_terms), lead)
+    lead_hits = _hits(phrases.lead, lead)
     ev.lead = min(lead_hits, key=lambda h: h.start) if lead_hits else None
     return ev
 
@@ -282,19 +350,27 @@ def classify(
     cols = {_norm_column(c) for c in columns if c}
 
     tk = f"{t} | {k}"
-    vetoes = _find(NOT_POLICE, tk)
+    vetoes = _find(_NOT_POLICE, tk)
     # Police words inside a vetoed phrase ("sheriff sales") say nothing about policing.
-    tk = _strip(NOT_POLICE, tk)
+    tk = _strip(_NOT_POLICE, tk)
     # Agency abbreviations (SPD, CMPD) count in the title only: keywords are full of other
     # acronyms (CFTC's "MPD" is its Market Participants Division).
-    agencies = [w for w in _strip(NOT_POLICE, t).split() if _AGENCY_ABBREVIATION.match(w)]
-    police_words = _find(POLICE_CONTEXT, tk) + agencies
+    agencies = [w for w in _strip(_NOT_POLICE, t).split() if _AGENCY_ABBREVIATION.match(w)]
+    police_words = _find(_POLICE_CONTEXT, tk) + agencies
     officer_columns = sorted(c for c in cols if OFFICER_COLUMN_WORDS.intersection(c.split("_")))
-    police_in_description = _find(POLICE_CONTEXT, _strip(NOT_POLICE, d))
+    police_in_description = _find(_POLICE_CONTEXT, _strip(_NOT_POLICE, d))
 
+    # A category none of whose phrases can start in any of the texts, and none of whose columns
+    # are here, has no evidence: most categories of most datasets, skipped with one set test.
+    words = _tokens(t) | _tokens(k) | _tokens(d) | _tokens(lead)
     found: dict[Category, _Evidence] = {
-        cat: _category_evidence(terms, t, k, d, lead, cols)
-        for cat, terms in vocab.items()
+        cat: (
+            _category_evidence(cat, t, k, d, lead, cols)
+            if not words.isdisjoint(_category_phrases(cat).first_words)
+            or not cols.isdisjoint(_category_phrases(cat).columns)
+            else _Evidence()
+        )
+        for cat in vocab
         if cat is not Category.OTHER_POLICING
     }
     leads = [ev.lead.start for ev in found.values() if ev.lead]
@@ -310,11 +386,7 @@ def classify(
         del found[cat]
 
     stop_kinds = (Category.TRAFFIC_STOPS, Category.PEDESTRIAN_STOPS, Category.STOPS)
-    if (
-        any(found.get(c) and found[c].title for c in stop_kinds)
-        and _find(VEHICLE_WORDS, t)
-        and _find(PEDESTRIAN_WORDS, t)
-    ):
+    if any(found.get(c) and found[c].title for c in stop_kinds) and _find(_VEHICLE, t) and _find(_PEDESTRIAN, t):
         mixed = _Evidence(
             score=max(found[c].score for c in stop_kinds if c in found),
             notes=["title: names vehicle and pedestrian stops"],
@@ -348,8 +420,7 @@ def classify(
         notes.append(f"non-police context: {', '.join(vetoes[:3])}")
 
     if not kept:
-        other = vocab[Category.OTHER_POLICING]
-        why = _find((*other.synonyms, *other.title_terms), tk)
+        why = _find(_category_phrases(Category.OTHER_POLICING).lead, tk)  # its synonyms and title terms
         if why or (not vetoes and (police_words or officer_columns)):
             where = "title" if _find(why[:1], t) else "keywords"
             first = f"{where}: {why[0]!r}" if why else "police words without a listed category"
