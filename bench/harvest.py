@@ -31,6 +31,7 @@ share.
   shards, crawls), not the simulator's.
 - ``sequential_wall_s``: the same sources one after another in one thread (a ``HarvestRun`` with
   one worker) into another fresh store; ``sequential_over_wall`` = sequential_wall_s / full_wall_s.
+  ``--no-sequential`` skips this run (about three minutes of the full benchmark's four).
 
 ``--quick`` (under a minute on 2 cores): 12 jurisdictions covering every platform (Socrata, CKAN,
 DCAT-US, ArcGIS Server, department web pages), 20-30 datasets per portal, 10 ms latency. The full run uses every seeded
@@ -235,6 +236,9 @@ def main() -> None:
     )
     parser.add_argument("--min-delay-s", type=float, default=0.0, help="minimum gap between requests to a host")
     parser.add_argument("--seed-number", type=int, default=2015)
+    parser.add_argument(
+        "--no-sequential", action="store_true", help="skip the sequential run (no sequential_* lines; for quick checks)"
+    )
     args = parser.parse_args()
 
     latency_ms = args.latency_ms if args.latency_ms is not None else (10.0 if args.quick else 50.0)
@@ -264,7 +268,11 @@ def main() -> None:
 
         full = harvest(sim, full_dir, plans, jurisdictions, http_settings, workers, processes, "full")
         noop = harvest(sim, full_dir, plans, jurisdictions, http_settings, workers, processes, "noop")
-        seq = harvest(sim, seq_dir, plans, jurisdictions, http_settings, 1, 1, "sequential")
+        seq = (
+            None
+            if args.no_sequential
+            else harvest(sim, seq_dir, plans, jurisdictions, http_settings, 1, 1, "sequential")
+        )
     sim.close()
 
     latency_s = latency_ms / 1000
@@ -295,11 +303,12 @@ def main() -> None:
     print(f"serial_source_bound_s={serial_source:.2f}")
     print(f"latency_bound_s={latency_bound:.2f}")
     print(f"wall_over_latency_bound={full.wall_s / latency_bound:.2f}")
-    print(f"sequential_status={seq.summary.status.value}")
-    print(f"sequential_requests={sum(seq.per_host.values()) + seq.stray}")
-    print(f"sequential_wall_s={seq.wall_s:.2f}")
-    print(f"sequential_cpu_s={seq.cpu_s:.2f}")
-    print(f"sequential_over_wall={seq.wall_s / full.wall_s:.2f}")
+    if seq is not None:
+        print(f"sequential_status={seq.summary.status.value}")
+        print(f"sequential_requests={sum(seq.per_host.values()) + seq.stray}")
+        print(f"sequential_wall_s={seq.wall_s:.2f}")
+        print(f"sequential_cpu_s={seq.cpu_s:.2f}")
+        print(f"sequential_over_wall={seq.wall_s / full.wall_s:.2f}")
     print(f"noop_status={noop.summary.status.value}")
     print(f"noop_requests={sum(noop.per_host.values()) + noop.stray}")
     print(f"noop_not_modified={noop.not_modified}")
@@ -309,7 +318,8 @@ def main() -> None:
     print(f"noop_cpu_s={noop.cpu_s:.2f}")
     print(f"noop_over_full={noop.wall_s / full.wall_s:.2f}")
     for t, label in ((full, "full"), (noop, "noop"), (seq, "sequential")):
-        print(f"{label}_client_requests={t.client_requests}")
+        if t is not None:
+            print(f"{label}_client_requests={t.client_requests}")
 
 
 if __name__ == "__main__":

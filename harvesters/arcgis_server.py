@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -359,54 +358,79 @@ class ArcgisServerHarvester(Harvester):
         read once and noted in ``stats.errors``. A failed read, an ArcGIS error body, a document
         that is not the expected shape, a folder deeper than :data:`MAX_DEPTH` and more than
         :data:`MAX_SERVICES` services raise :class:`GatherError`: the directory was not read whole.
+
+        The three kinds of document are read as a pipeline: folder listings, service documents
+        and layer documents each as many at a time as the host allows (:func:`ordered_map`), so a
+        directory of one-layer services or one big service keeps every per-host slot busy; the
+        records still come in the order above, and memory stays bounded.
         """
         root = source.url.rstrip("/")
-        services_read = 0
-        for url, listed in self._walk(http, root, stats):
-            services_read += len(listed)
-            if services_read > MAX_SERVICES:
-                raise GatherError(f"more than {MAX_SERVICES} map/feature services; not read whole", url)
-            # the services of one listing are read as many at a time as the host allows
-            read = partial(self._service_records, http, stats, root)
-            for records in ordered_map(read, listed, http.settings.per_host_concurrency):
-                yield from records
+        width = http.settings.per_host_concurrency
+        services = self._services(self._walk(http, root, stats, width))
+        documents = ordered_map(partial(self._service_layers, http, stats, root), services, width)
+        layers = (entry for listed in documents for entry in self._layer_entries(stats, *listed))
+        for record in ordered_map(partial(self._layer_record, http, stats), layers, width):
+            if record is not None:
+                yield record
         stats.complete = True
 
     def probe(self, source: SourceContext, http: HttpClient) -> Probe | None:
         """The directory's structure: every folder listing's map and feature services (one request
         per folder, no service or layer documents). It moves when a service comes or goes, not
         when a layer's fields change inside one, so it does not track changes."""
-        listings = [(url, listed) for url, listed in self._walk(http, source.url.rstrip("/"), GatherStats())]
+        width = http.settings.per_host_concurrency
+        listings = [(url, listed) for url, listed in self._walk(http, source.url.rstrip("/"), GatherStats(), width)]
         return Probe(fingerprint(listings), tracks_changes=False)
 
-    def _walk(self, http: HttpClient, root: str, stats: GatherStats) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    def _walk(
+        self, http: HttpClient, root: str, stats: GatherStats, width: int = 1
+    ) -> Iterator[tuple[str, list[tuple[str, str]]]]:
         """Each directory (the root, then folders breadth first in listing order) as its URL and
-        its (name, type) map and feature services. A folder listed again is read once and noted in
-        ``stats.errors``; a read that fails or changed shape, and a folder nested deeper than
-        :data:`MAX_DEPTH`, raise :class:`GatherError`."""
-        queue: deque[tuple[str, int]] = deque([("", 0)])
+        its (name, type) map and feature services. The folders of one level are read ``width`` at
+        a time. A folder listed again is read once and noted in ``stats.errors``; a read that
+        fails or changed shape, and a folder nested deeper than :data:`MAX_DEPTH`, raise
+        :class:`GatherError`."""
+        level: list[str] = [""]
         visited = {""}
-        while queue:
-            folder, depth = queue.popleft()
-            url = f"{root}/{quote(folder)}" if folder else root
-            listing = self._read(http, url, stats, f"folder {folder!r}" if folder else "the services directory")
-            folders, services = listing.get("folders", []), listing.get("services")
-            if not isinstance(folders, list) or not isinstance(services, list):
-                raise GatherError("directory has no 'folders'/'services' lists; the response changed shape", url)
-            for name in folders:
-                path = str(name).strip("/")
-                if not path:
-                    continue
-                if path in visited:
-                    stats.errors.append(f"folder {path!r} listed again in {folder or 'the root'}; read once ({url})")
-                    continue
-                if depth + 1 > MAX_DEPTH:
-                    raise GatherError(
-                        f"folder {path!r} is nested deeper than {MAX_DEPTH} levels (a directory loop?)", url
-                    )
-                visited.add(path)
-                queue.append((path, depth + 1))
-            yield url, self._data_services(services)
+        depth = 0
+        while level:
+            following: list[str] = []
+            for folder, url, listing in ordered_map(partial(self._listing, http, stats, root), level, width):
+                folders, services = listing.get("folders", []), listing.get("services")
+                if not isinstance(folders, list) or not isinstance(services, list):
+                    raise GatherError("directory has no 'folders'/'services' lists; the response changed shape", url)
+                for name in folders:
+                    path = str(name).strip("/")
+                    if not path:
+                        continue
+                    if path in visited:
+                        stats.errors.append(
+                            f"folder {path!r} listed again in {folder or 'the root'}; read once ({url})"
+                        )
+                        continue
+                    if depth + 1 > MAX_DEPTH:
+                        raise GatherError(
+                            f"folder {path!r} is nested deeper than {MAX_DEPTH} levels (a directory loop?)", url
+                        )
+                    visited.add(path)
+                    following.append(path)
+                yield url, self._data_services(services)
+            level, depth = following, depth + 1
+
+    def _listing(self, http: HttpClient, stats: GatherStats, root: str, folder: str) -> tuple[str, str, dict[str, Any]]:
+        url = f"{root}/{quote(folder)}" if folder else root
+        return folder, url, self._read(http, url, stats, f"folder {folder!r}" if folder else "the services directory")
+
+    @staticmethod
+    def _services(listings: Iterator[tuple[str, list[tuple[str, str]]]]) -> Iterator[tuple[str, str]]:
+        """The (name, type) services of every listing, in order; more than :data:`MAX_SERVICES`
+        raise :class:`GatherError`."""
+        count = 0
+        for url, listed in listings:
+            count += len(listed)
+            if count > MAX_SERVICES:
+                raise GatherError(f"more than {MAX_SERVICES} map/feature services; not read whole", url)
+            yield from listed
 
     @staticmethod
     def _data_services(services: list[Any]) -> list[tuple[str, str]]:
@@ -420,10 +444,11 @@ class ArcgisServerHarvester(Harvester):
                 kinds.setdefault(name, []).append(kind)
         return [(name, next(k for k in DATA_SERVICE_TYPES if k in found)) for name, found in kinds.items()]
 
-    def _service_records(
+    def _service_layers(
         self, http: HttpClient, stats: GatherStats, root: str, service: tuple[str, str]
-    ) -> list[RawRecord]:
-        """The records of one (name, type) service's layers and tables (read in a fan-out thread)."""
+    ) -> tuple[str, dict[str, Any], list[Any]]:
+        """One (name, type) service's URL, its context for its layers' records, and its layer and
+        table entries (read in a fan-out thread)."""
         name, kind = service
         service_url = f"{root}/{quote(name)}/{kind}"
         document = self._read(http, service_url, stats, f"service {name}/{kind}")
@@ -436,25 +461,35 @@ class ArcgisServerHarvester(Harvester):
             raise GatherError(
                 f"service {name}/{kind} lists no 'layers'/'tables'; the response changed shape", service_url
             )
-        context = _service_context(name, kind, service_url, document)
-        records: list[RawRecord] = []
-        for entry in [*layers, *tables]:
+        return service_url, _service_context(name, kind, service_url, document), [*layers, *tables]
+
+    @staticmethod
+    def _layer_entries(
+        stats: GatherStats, service_url: str, context: dict[str, Any], entries: list[Any]
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(layer URL, what it is, service context) of each layer and table of a service that is
+        not a group layer; an entry without an integer id is noted in ``stats.errors``."""
+        what = f"{context['name']}/{context['type']}"
+        for entry in entries:
             if not isinstance(entry, dict) or _is_group(entry):
                 continue
             ident = entry.get("id")
             if not isinstance(ident, int) or isinstance(ident, bool):
                 stats.errors.append(f"layer without an integer id skipped ({service_url})")
                 continue
-            url = f"{service_url}/{ident}"
-            layer = self._read(http, url, stats, f"layer {name}/{kind}/{ident}")
-            if not _is_layer(layer):
-                raise GatherError(
-                    f"layer {name}/{kind}/{ident} is not a layer document; the response changed shape", url
-                )
-            if _is_group(layer):
-                continue
-            records.append(_layer_record(layer, url, datetime.now(UTC), context))
-        return records
+            yield f"{service_url}/{ident}", f"layer {what}/{ident}", context
+
+    def _layer_record(
+        self, http: HttpClient, stats: GatherStats, layer: tuple[str, str, dict[str, Any]]
+    ) -> RawRecord | None:
+        """The record of one layer or table (read in a fan-out thread); None for a group layer."""
+        url, what, context = layer
+        document = self._read(http, url, stats, what)
+        if not _is_layer(document):
+            raise GatherError(f"{what} is not a layer document; the response changed shape", url)
+        if _is_group(document):
+            return None
+        return _layer_record(document, url, datetime.now(UTC), context)
 
     @staticmethod
     def _read(http: HttpClient, url: str, stats: GatherStats, what: str) -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """Department web pages: a Scrapy crawl of the page; a raw record is one dataset-like link, untouched.
 
-Some departments publish no portal, only a page of links to CSV/XLSX/PDF releases. Gather runs
-:mod:`harvesters.html_crawl` in a process of its own (Scrapy's Twisted reactor cannot be restarted
-inside one process), which writes one JSON line per link to a data or document file found on the
-page and on the pages it links to in its folder; the harvester reads the lines back and yields one
-:class:`RawRecord` per distinct link URL. The mapping reads what a page says about a link — its
-text, the page title, the nearest heading, the surrounding text, a date written beside it — and
-invents nothing else.
+Some departments publish no portal, only a page of links to CSV/XLSX/PDF releases. Gather hands
+the crawl to the crawl process this harvest process shares (:mod:`harvesters.crawl_worker`, running
+:func:`harvesters.html_crawl.serve`: Scrapy's Twisted reactor cannot be restarted inside one
+process, and one process for all crawls saves each the start of Scrapy), which writes one JSON line
+per link to a data or document file found on the page and on the pages it links to in its folder;
+the harvester reads the lines back and yields one :class:`RawRecord` per distinct link URL. The
+mapping reads what a page says about a link — its text, the page title, the nearest heading, the
+surrounding text, a date written beside it — and invents nothing else.
 
 The crawl cannot fetch through :class:`~harvesters.http.HttpClient`, so it is given the client's
 settings and applies them itself (robots.txt, per-host concurrency and delay, retries with backoff
@@ -20,8 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from urllib.robotparser import RobotFileParser
 from catalog.record import CatalogRecord
 from harvesters import convert as c
 from harvesters.base import GatherError, GatherStats, Harvester, Probe, RawRecord, SourceContext, fingerprint
+from harvesters.crawl_worker import WORKER
 from harvesters.http import FetchError, HttpClient
 from harvesters.registry import register
 
@@ -307,17 +307,17 @@ class HtmlHarvester(Harvester):
         return Probe(fingerprint(hashlib.sha256(page.content).hexdigest()), tracks_changes=False)
 
     def gather(self, source: SourceContext, http: HttpClient, stats: GatherStats) -> Iterator[RawRecord]:
-        """Crawl ``source.url`` in a subprocess (``python -m harvesters.html_crawl``) and yield one
-        record per distinct link URL, keyed by that absolute URL on the real site.
+        """Crawl ``source.url`` in the shared crawl process (:data:`harvesters.crawl_worker.WORKER`)
+        and yield one record per distinct link URL, keyed by that absolute URL on the real site.
 
         The crawl gets the HTTP settings (User-Agent, timeout, retries and backoff, Retry-After
         cap, per-host concurrency and delay, size cap). When ``http`` routes URLs (the demo), the
         routed page is crawled and every URL is mapped back to the real host. The crawl's requests
         (robots.txt included), retries, bytes and size-cap refusals are added to ``http.stats``
         under the real host, and its request count to ``stats.requests``, whether or not it
-        succeeded. A crawl that exits non-zero (the start page unreachable, a followed page failing,
-        the page cap reached) raises :class:`GatherError`; a page without links is a complete
-        gather of nothing.
+        succeeded. A crawl that ends with a non-zero status (the start page unreachable, a followed
+        page failing, the page cap reached, the time limit passed, the crawl process dying) raises
+        :class:`GatherError`; a page without links is a complete gather of nothing.
         """
         start = source.url
         site = _site(start)
@@ -346,18 +346,11 @@ class HtmlHarvester(Harvester):
         limit = 60 + MAX_PAGES * (settings.timeout_s * (settings.max_retries + 1) + longest_wait * settings.max_retries)
         with tempfile.TemporaryDirectory(prefix="pdi-html-") as tmp:
             out = Path(tmp) / "links.jsonl"
-            command = [sys.executable, "-m", "harvesters.html_crawl", crawled_start, str(out), json.dumps(options)]
-            try:
-                # our own module under this interpreter; the URL is one argument, never a shell word
-                done = subprocess.run(command, capture_output=True, text=True, timeout=limit, check=False)  # noqa: S603
-            except subprocess.TimeoutExpired as exc:
-                raise GatherError(f"the crawl did not finish within {limit:.0f} s", start) from exc
-            summary = _summary(done.stdout)
-            sent = _count_hosts(summary, http)
-            stats.count(requests=sent, pages=_count(summary.get("pages")))
-            if done.returncode != 0:
-                reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-                raise GatherError(f"the crawl failed: {reason}", start)
+            done = WORKER.crawl(crawled_start, str(out), options, limit)
+            sent = _count_hosts(done.summary, http)
+            stats.count(requests=sent, pages=_count(done.summary.get("pages")))
+            if done.status != 0:
+                raise GatherError(f"the crawl failed: {done.message or f'status {done.status}'}", start)
             fetched_at = datetime.now(UTC)
             items = []
             for line in out.read_text(encoding="utf-8").splitlines():
@@ -423,14 +416,3 @@ def _count_hosts(summary: dict[str, Any], http: HttpClient) -> int:
         )
         sent += requests
     return sent
-
-
-def _summary(stdout: str) -> dict[str, Any]:
-    for line in reversed(stdout.strip().splitlines()):
-        try:
-            data = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(data, dict):
-            return data
-    return {}

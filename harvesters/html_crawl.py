@@ -455,14 +455,10 @@ def _build_spider(options: CrawlOptions, start_url: str, sink: TextIO, outcome: 
     return DepartmentPageSpider
 
 
-def crawl(start_url: str, out_path: str, options: CrawlOptions) -> Outcome:
-    """Run the crawl in this process (once: the Twisted reactor cannot be restarted)."""
-    from scrapy.crawler import CrawlerProcess
-
-    outcome = Outcome()
-    site = SiteMap(start_url, options.crawled_site, options.reported_site)
+def _crawl_settings(options: CrawlOptions, site: SiteMap, outcome: Outcome) -> dict[str, Any]:
+    """The Scrapy settings of one crawl (per crawl: a served crawl sets them on its spider)."""
     polite_retry, host_counter = _build_middlewares(options, site, outcome)
-    settings = {
+    return {
         "USER_AGENT": options.user_agent,
         # Routed (the demo), the spider applies the portal's own robots.txt to real URLs itself;
         # Scrapy's middleware would only fetch the simulator's root /robots.txt, which is not it.
@@ -493,9 +489,24 @@ def crawl(start_url: str, out_path: str, options: CrawlOptions) -> Outcome:
         "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
         "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
         "COOKIES_ENABLED": False,
-        "TELNETCONSOLE_ENABLED": False,
-        "LOG_LEVEL": "ERROR",
     }
+
+
+#: what every crawl of a process shares: quiet logs, no telnet console, only the http(s) handlers
+PROCESS_SETTINGS: dict[str, Any] = {
+    "TELNETCONSOLE_ENABLED": False,
+    "LOG_LEVEL": "ERROR",
+    "DOWNLOAD_HANDLERS": {"data": None, "file": None, "s3": None, "ftp": None},
+}
+
+
+def crawl(start_url: str, out_path: str, options: CrawlOptions) -> Outcome:
+    """Run the crawl in this process (once: the Twisted reactor cannot be restarted)."""
+    from scrapy.crawler import CrawlerProcess
+
+    outcome = Outcome()
+    site = SiteMap(start_url, options.crawled_site, options.reported_site)
+    settings = {**PROCESS_SETTINGS, **_crawl_settings(options, site, outcome)}
     with open(out_path, "w", encoding="utf-8") as sink:
         process = CrawlerProcess(settings)
         process.crawl(_build_spider(options, start_url, sink, outcome))
@@ -503,23 +514,136 @@ def crawl(start_url: str, out_path: str, options: CrawlOptions) -> Outcome:
     return outcome
 
 
+def verdict(outcome: Outcome, options: CrawlOptions) -> tuple[int, str | None]:
+    """The exit status of a finished crawl (see the module doc) and what went wrong, if anything."""
+    if outcome.start_failure:
+        return 2, outcome.start_failure
+    if outcome.closed_reason and outcome.closed_reason.startswith("closespider_pagecount"):
+        return 3, f"the crawl stopped at the {options.max_pages}-page cap; it is not whole"
+    if outcome.failures:
+        return 3, "; ".join(outcome.failures)
+    return 0, None
+
+
+def serve(jobs: TextIO, replies: TextIO) -> int:
+    """Run the crawls asked for on ``jobs``, several at once in this one process, until it ends.
+
+    Each line of ``jobs`` is ``{"id": n, "url": …, "out": path, "options": {…}}`` (a crawl, as the
+    command line's arguments) or ``{"cancel": n}`` (stop that crawl; it ends as cancelled). Each
+    crawl, when it ends, writes one line to ``replies``: ``{"id": n, "status": s, "message": …,
+    "summary": {…}}``, ``status`` being the exit status a crawl of its own would have had
+    (0, 2, 3; 1 for a bad job or a crawl that raised). When ``jobs`` ends, the process ends once
+    its crawls have.
+
+    One long-lived process saves each crawl the start of a Python process and the import of Scrapy
+    and Twisted (about 0.7 s of CPU), which on a harvest of many department pages was most of
+    their cost; the harvest process still never loads Twisted.
+    """
+    import threading
+
+    from scrapy.crawler import CrawlerRunner
+    from scrapy.settings import Settings
+    from scrapy.utils.log import configure_logging
+    from scrapy.utils.reactor import install_reactor
+
+    settings = Settings(PROCESS_SETTINGS)
+    install_reactor(settings["TWISTED_REACTOR"], settings["ASYNCIO_EVENT_LOOP"])
+    configure_logging(settings)
+    from twisted.internet import reactor as installed
+
+    reactor: Any = installed
+    process = CrawlerRunner(settings)
+    running: dict[int, Any] = {}
+    ended = threading.Event()
+
+    def reply(message: dict[str, Any]) -> None:
+        replies.write(json.dumps(message, sort_keys=True) + "\n")
+        replies.flush()
+
+    def start(job: dict[str, Any]) -> None:
+        ident = job.get("id")
+        try:
+            if not isinstance(ident, int) or isinstance(ident, bool) or ident in running:
+                raise ValueError(f"a job needs a new integer id, not {ident!r}")
+            url, out = job.get("url"), job.get("out")
+            if not isinstance(url, str) or not isinstance(out, str):
+                raise ValueError("a job needs a 'url' and an 'out' path")
+            options = CrawlOptions.from_json(json.dumps(job.get("options") or {}))
+            outcome = Outcome()
+            site = SiteMap(url, options.crawled_site, options.reported_site)
+            sink = open(out, "w", encoding="utf-8")  # noqa: SIM115 - closed when the crawl ends
+        except (ValueError, TypeError, OSError) as exc:
+            reply({"id": ident, "status": 1, "message": f"bad crawl job: {exc}", "summary": {}})
+            return
+        spider = _build_spider(options, url, sink, outcome)
+        spider.custom_settings = _crawl_settings(options, site, outcome)
+        crawler = process.create_crawler(spider)
+        running[ident] = crawler
+
+        def finished(result: Any) -> None:
+            sink.close()
+            running.pop(ident, None)
+            status, message = verdict(outcome, options)
+            if getattr(result, "getErrorMessage", None) is not None:  # a Failure: the crawl raised
+                status, message = 1, f"the crawl raised {result.getErrorMessage()}"
+            elif outcome.closed_reason == "cancelled":
+                status, message = 1, "the crawl was cancelled"
+            reply({"id": ident, "status": status, "message": message, "summary": outcome.summary()})
+            stop_when_done()
+
+        process.crawl(crawler).addBoth(finished)
+
+    def cancel(ident: Any) -> None:
+        crawler = running.get(ident)
+        if crawler is not None and getattr(crawler, "engine", None) is not None and crawler.spider is not None:
+            crawler.engine.close_spider(crawler.spider, "cancelled")
+
+    def stop_when_done() -> None:
+        if ended.is_set() and not running and reactor.running:
+            reactor.stop()
+
+    def dispatch(line: str) -> None:
+        try:
+            job = json.loads(line)
+        except ValueError:
+            reply({"id": None, "status": 1, "message": "a job line that is not JSON", "summary": {}})
+            return
+        if isinstance(job, dict) and "cancel" in job:
+            cancel(job["cancel"])
+        elif isinstance(job, dict):
+            start(job)
+        else:
+            reply({"id": None, "status": 1, "message": "a job line that is not a JSON object", "summary": {}})
+
+    def read() -> None:
+        for line in jobs:
+            if line.strip():
+                reactor.callFromThread(dispatch, line)
+        ended.set()
+        reactor.callFromThread(stop_when_done)
+
+    threading.Thread(target=read, name="pdi-crawl-jobs", daemon=True).start()
+    reactor.run(installSignalHandlers=False)
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[1] == "--serve":
+        return serve(sys.stdin, sys.stdout)
     if len(argv) not in (3, 4):
-        print("usage: python -m harvesters.html_crawl <url> <out.jsonl> [options-json]", file=sys.stderr)
+        print(
+            "usage: python -m harvesters.html_crawl <url> <out.jsonl> [options-json]\n"
+            "       python -m harvesters.html_crawl --serve   (jobs as JSON lines on stdin)",
+            file=sys.stderr,
+        )
         return 1
     options = CrawlOptions.from_json(argv[3] if len(argv) == 4 else None)
     outcome = crawl(argv[1], argv[2], options)
     print(json.dumps(outcome.summary(), sort_keys=True))
-    if outcome.start_failure:
-        print(outcome.start_failure, file=sys.stderr)
-        return 2
-    if outcome.closed_reason and outcome.closed_reason.startswith("closespider_pagecount"):
-        print(f"the crawl stopped at the {options.max_pages}-page cap; it is not whole", file=sys.stderr)
-        return 3
-    if outcome.failures:
-        print("; ".join(outcome.failures), file=sys.stderr)
-        return 3
-    return 0
+    status, message = verdict(outcome, options)
+    if message:
+        print(message, file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

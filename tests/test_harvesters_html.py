@@ -372,3 +372,146 @@ def test_retry_wait_backs_off_without_a_usable_retry_after() -> None:
         assert 0.5 <= retry_wait(header, 0, options) <= 1.0
         assert 1.0 <= retry_wait(header, 1, options) <= 2.0
         assert 1.5 <= retry_wait(header, 5, options) <= 3.0  # capped at backoff_max_s
+
+
+# --------------------------------------------------------------------------------------------------
+# the shared crawl process (harvesters/crawl_worker.py, html_crawl --serve)
+# --------------------------------------------------------------------------------------------------
+
+
+def _crawl_options(sim: PortalSimulator, url: str = PAGE, **options: Any) -> dict[str, Any]:
+    site = url.split("/", 3)
+    real_site = f"{site[0]}//{site[2]}"
+    return {"crawled_site": sim.route(real_site + "/").rstrip("/"), "reported_site": real_site, **options}
+
+
+def test_gathers_at_once_share_one_crawl_process_and_each_gets_its_own_links(sim: PortalSimulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from harvesters.crawl_worker import WORKER
+
+    bedford = "https://www.bedfordva.gov/1177/Police-Data"
+    started = WORKER.started
+    alone = {url: {r.remote_id for r in _gather(sim, url)[0]} for url in (PAGE, bedford)}
+    pid = WORKER.pid
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda url: {r.remote_id for r in _gather(sim, url)[0]}, [PAGE, bedford] * 2))
+    assert together == [alone[PAGE], alone[bedford]] * 2
+    assert alone[PAGE] and alone[bedford] and not alone[PAGE] & alone[bedford]
+    assert WORKER.pid == pid is not None and WORKER.started <= started + 1  # one process for all six
+
+
+def test_a_crawl_past_its_time_limit_is_cancelled_and_a_crawl_beside_it_is_sent_again(
+    sim: PortalSimulator, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from harvesters.crawl_worker import CANCEL_GRACE_S, CrawlWorker
+
+    bedford = "https://www.bedfordva.gov/1177/Police-Data"
+    worker = CrawlWorker()
+    try:
+        sim.inject(HOST, "timeout", path_contains="open-data")  # this page answers after 35 s
+        sim.inject("www.bedfordva.gov", "timeout", count=1, path_contains="Police-Data")  # once
+        began = time.monotonic()
+        with ThreadPoolExecutor(2) as pool:
+            slow = pool.submit(
+                worker.crawl, sim.route(PAGE), str(tmp_path / "a.jsonl"), _crawl_options(sim, timeout_s=60), 1.0
+            )
+            time.sleep(0.5)
+            beside = pool.submit(
+                worker.crawl,
+                sim.route(bedford),
+                str(tmp_path / "b.jsonl"),
+                _crawl_options(sim, bedford, timeout_s=60),
+                60.0,
+            )
+            late, other = slow.result(), beside.result()
+        assert late.status == 1 and "did not finish within 1 s" in (late.message or "")
+        # the page never answering, its process was killed after the grace; the crawl beside it,
+        # stuck on its own page, went to a new process, where that page answered
+        assert other.status == 0 and other.summary["items"] == len((tmp_path / "b.jsonl").read_text().splitlines()) > 0
+        assert worker.started == 2
+        assert time.monotonic() - began < 1 + 2 * CANCEL_GRACE_S + 10  # nobody waited the 35 s out
+    finally:
+        sim.clear_faults()
+        worker.close()
+
+
+def test_a_crawl_process_that_dies_fails_its_crawl_and_the_next_crawl_starts_another(
+    sim: PortalSimulator, tmp_path: Path
+) -> None:
+    import signal
+    import threading
+
+    from harvesters.crawl_worker import CrawlWorker
+
+    worker = CrawlWorker()
+    try:
+        sim.inject(HOST, "timeout", path_contains="open-data")
+        result: list[Any] = []
+        crawling = threading.Thread(
+            target=lambda: result.append(
+                worker.crawl(sim.route(PAGE), str(tmp_path / "a.jsonl"), _crawl_options(sim, timeout_s=60), 60.0)
+            )
+        )
+        crawling.start()
+        deadline = time.monotonic() + 10
+        while worker.pid is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # the crawl is waiting on the page
+        first = worker.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        crawling.join(15)
+        assert not crawling.is_alive()
+        assert result[0].status == 1 and "crawl process ended (exit status -9" in result[0].message
+        sim.clear_faults()
+        again = worker.crawl(sim.route(PAGE), str(tmp_path / "b.jsonl"), _crawl_options(sim), 30.0)
+        assert again.status == 0 and worker.started == 2 and worker.pid != first
+    finally:
+        sim.clear_faults()
+        worker.close()
+
+
+def test_the_crawl_process_answers_a_bad_job_and_ends_when_its_input_does(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    jobs = "\n".join(
+        [
+            "not json",
+            json.dumps({"id": 1, "url": "http://127.0.0.1:9/x"}),  # no out path
+            json.dumps({"id": 2, "url": "http://127.0.0.1:9/x", "out": str(tmp_path / "o.jsonl"), "options": {"x": 1}}),
+        ]
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "harvesters.html_crawl", "--serve"],
+        input=jobs + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    replies = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0
+    assert [(r["id"], r["status"]) for r in replies] == [(None, 1), (1, 1), (2, 1)]
+    assert "not JSON" in replies[0]["message"]
+    assert "'out'" in replies[1]["message"] and "unknown crawl options: x" in replies[2]["message"]
+
+
+def test_the_idle_crawl_process_is_told_to_end(sim: PortalSimulator, tmp_path: Path) -> None:
+    from harvesters.crawl_worker import CrawlWorker
+
+    worker = CrawlWorker(idle_s=0.5)
+    try:
+        done = worker.crawl(sim.route(PAGE), str(tmp_path / "a.jsonl"), _crawl_options(sim), 30.0)
+        assert done.status == 0 and worker.pid is not None
+        deadline = time.monotonic() + 10
+        while worker.pid is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert worker.pid is None
+        again = worker.crawl(sim.route(PAGE), str(tmp_path / "b.jsonl"), _crawl_options(sim), 30.0)
+        assert again.status == 0 and worker.started == 2
+    finally:
+        worker.close()
