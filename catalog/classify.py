@@ -24,7 +24,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 from catalog.record import CatalogRecord, CategoryAssignment
@@ -176,12 +176,22 @@ def _phrase(phrase: str) -> _Phrase | None:
     return _Phrase(pattern, len(words), words[0])
 
 
-@lru_cache(maxsize=64)
+class _Words(str):
+    """An analysed text that keeps its set of words, worked out once per :func:`classify` call.
+
+    A phrase matches only where its first word is a whole word of the text, so a phrase whose
+    first word is not in the set cannot match: one set lookup rules most phrases out."""
+
+    tokens: frozenset[str]
+
+    def __new__(cls, text: str) -> _Words:
+        words = super().__new__(cls, text)
+        words.tokens = frozenset(text.split())
+        return words
+
+
 def _tokens(text: str) -> frozenset[str]:
-    """The words of an analysed text. A phrase matches only where its first word is a whole word,
-    so a phrase whose first word is not here cannot match (a set lookup rules most phrases out).
-    Cached for the few texts one :func:`classify` call asks about again and again."""
-    return frozenset(text.split())
+    return text.tokens if isinstance(text, _Words) else frozenset(text.split())
 
 
 class _Phrases:
@@ -343,13 +353,13 @@ def classify(
 ) -> Classification:
     """Decide police-relatedness and categories (best first) from a dataset's metadata."""
     vocab = category_vocabulary()
-    t = analyze(title)
-    d = analyze(description)
-    lead = analyze(re.sub(r"<[^>]+>", " ", description).strip()[:LEAD_CHARS])
-    k = " | ".join(analyze(w) for w in (*keywords, *themes))  # no phrase spans two keywords
+    t = _Words(analyze(title))
+    d = _Words(analyze(description))
+    lead = _Words(analyze(re.sub(r"<[^>]+>", " ", description).strip()[:LEAD_CHARS]))
+    k = _Words(" | ".join(analyze(w) for w in (*keywords, *themes)))  # no phrase spans two keywords
     cols = {_norm_column(c) for c in columns if c}
 
-    tk = f"{t} | {k}"
+    tk = _Words(f"{t} | {k}")
     vetoes = _find(_NOT_POLICE, tk)
     # Police words inside a vetoed phrase ("sheriff sales") say nothing about policing.
     tk = _strip(_NOT_POLICE, tk)

@@ -269,7 +269,10 @@ class Store:
                     connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
                 if "application_name" not in target.query:
                     connect_args["application_name"] = "pdi-catalog"
-            self.engine: Engine = create_engine(target, pool_pre_ping=True, connect_args=connect_args)
+            # A pooled SQLite connection is a file handle that cannot go stale; pinging it before
+            # every checkout only cost a query per read and write.
+            pre_ping = target.get_backend_name() != "sqlite"
+            self.engine: Engine = create_engine(target, pool_pre_ping=pre_ping, connect_args=connect_args)
         except (SQLAlchemyError, OSError, ValueError) as exc:
             raise StoreError(f"cannot open store {self.display_url}: {_reason(exc)}") from exc
         self.dialect = self.engine.dialect.name
@@ -387,15 +390,12 @@ class Store:
     def _insert_new(self, conn: Connection, table: Table, values: dict[str, Any]) -> bool:
         """Insert a row unless one with its primary key exists (or is being inserted by another
         transaction, which this waits for). Returns whether this inserted it."""
-        keys = list(table.primary_key.columns)
         if self.dialect == "postgresql":
             # RETURNING tells whether it went in (SQLAlchemy keeps no rowcount of an INSERT on psycopg).
-            returning = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys).returning(*keys)
-            return conn.execute(returning).first() is not None
+            return conn.execute(_insert_new_statement(self.dialect, table), values).first() is not None
         if self.dialect == "sqlite":
             # rowcount rather than RETURNING, which would need SQLite 3.35.
-            ignoring = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-            return conn.execute(ignoring.execution_options(preserve_rowcount=True)).rowcount == 1
+            return conn.execute(_insert_new_statement(self.dialect, table), values).rowcount == 1
         try:
             with conn.begin_nested():
                 conn.execute(insert(table).values(**values))
@@ -404,24 +404,19 @@ class Store:
         return True
 
     def _put_raw(self, conn: Connection, record_id: str, values: dict[str, Any]) -> None:
-        row = {"record_id": record_id, **values}
-        if self.dialect in ("postgresql", "sqlite"):
-            conn.execute(self._raw_upsert(self.dialect), row)
-            return
-        done = conn.execute(update(t.raw_records).where(t.raw_records.c.record_id == record_id).values(**values))
-        if done.rowcount == 0:
-            conn.execute(insert(t.raw_records).values(**row))
+        self._upsert(conn, t.raw_records, {"record_id": record_id, **values})
 
-    @staticmethod
-    @cache
-    def _raw_upsert(dialect: str) -> Any:
-        """INSERT … ON CONFLICT DO UPDATE of a raw record, built once per dialect (building its
-        ``excluded`` columns cost more than running it); the row comes as parameters."""
-        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(t.raw_records)
-        columns = [c.name for c in t.raw_records.columns if c.name != "record_id"]
-        return stmt.on_conflict_do_update(
-            index_elements=[t.raw_records.c.record_id], set_={k: stmt.excluded[k] for k in columns}
-        )
+    def _upsert(self, conn: Connection, table: Table, row: dict[str, Any]) -> None:
+        """Insert ``row`` or replace the row with its primary key: one prebuilt statement on
+        PostgreSQL and SQLite, an update then an insert elsewhere."""
+        if self.dialect in ("postgresql", "sqlite"):
+            conn.execute(_upsert_statement(self.dialect, table), row)
+            return
+        keys = [c.name for c in table.primary_key.columns]
+        where = and_(*(table.c[k] == row[k] for k in keys))
+        done = conn.execute(update(table).where(where).values({k: v for k, v in row.items() if k not in keys}))
+        if done.rowcount == 0:
+            conn.execute(insert(table).values(**row))
 
     def _put_facets(self, conn: Connection, record_id: str, record: CatalogRecord) -> None:
         conn.execute(delete(t.record_facets).where(t.record_facets.c.record_id == record_id))
@@ -1410,6 +1405,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@cache
+def _insert_new_statement(dialect: str, table: Table) -> Any:
+    """INSERT … ON CONFLICT (primary key) DO NOTHING, built once per dialect and table (rows come
+    as parameters): on PostgreSQL RETURNING the key, on SQLite keeping the row count."""
+    keys = list(table.primary_key.columns)
+    if dialect == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing(index_elements=keys).returning(*keys)
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys).execution_options(preserve_rowcount=True)
+
+
+@cache
+def _upsert_statement(dialect: str, table: Table) -> Any:
+    """INSERT … ON CONFLICT (primary key) DO UPDATE of every other column, built once per dialect
+    and table (building its ``excluded`` columns cost more than running it); rows come as
+    parameters."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    keys = list(table.primary_key.columns)
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={c.name: stmt.excluded[c.name] for c in table.columns if c not in keys}
+    )
+
+
 class StoreHttpCache:
     """The HTTP layer's revalidation cache (ETag / Last-Modified and body per URL) in the store, so
     conditional requests work across runs and processes."""
@@ -1429,17 +1446,14 @@ class StoreHttpCache:
         return CachedResponse(row.etag, row.last_modified, row.content_type, bytes(row.body))
 
     def put(self, url: str, entry: CachedResponse) -> None:
-        key = self._key(url)
+        row = {
+            "key": self._key(url),
+            "url": url,
+            "etag": entry.etag,
+            "last_modified": entry.last_modified,
+            "content_type": entry.content_type,
+            "body": entry.body,
+            "stored_at": utcnow(),
+        }
         with self.store._write() as conn:
-            conn.execute(t.http_cache.delete().where(t.http_cache.c.key == key))
-            conn.execute(
-                insert(t.http_cache).values(
-                    key=key,
-                    url=url,
-                    etag=entry.etag,
-                    last_modified=entry.last_modified,
-                    content_type=entry.content_type,
-                    body=entry.body,
-                    stored_at=utcnow(),
-                )
-            )
+            self.store._upsert(conn, t.http_cache, row)
