@@ -28,7 +28,8 @@ share.
   ``noop_over_full`` = noop_wall_s / full_wall_s, ``noop_requests`` its requests,
   ``noop_not_modified`` those answered 304 and served from the cache.
 - ``full_cpu_s`` etc.: CPU seconds of the bench's process and of the processes it waited for (harvest
-  shards, crawls), not the simulator's.
+  shards, crawls), not the simulator's; ``full_simulator_cpu_s``: the simulator process's CPU
+  seconds during the full run (it shares the machine's cores with the harvest).
 - ``sequential_wall_s``: the same sources one after another in one thread (a ``HarvestRun`` with
   one worker) into another fresh store; ``sequential_over_wall`` = sequential_wall_s / full_wall_s.
   ``--no-sequential`` skips this run (about three minutes of the full benchmark's four).
@@ -108,6 +109,8 @@ def _serve_simulator(conn: Connection, seed_number: int, sizes: tuple[int, int],
             elif command == "counts":
                 logged = sim.request_log
                 conn.send((Counter(r.host for r in logged if r.host in portal_hosts), len(logged)))
+            elif command == "cpu":
+                conn.send(time.process_time())
             else:
                 conn.send(None)
                 return
@@ -136,6 +139,12 @@ class RemoteSimulator:
         counts: tuple[Counter[str], int] = self._conn.recv()
         return counts
 
+    def cpu_s(self) -> float:
+        """CPU seconds the simulator's process has used so far."""
+        self._conn.send("cpu")
+        used: float = self._conn.recv()
+        return used
+
     def close(self) -> None:
         self._conn.send("stop")
         self._conn.recv()
@@ -151,6 +160,7 @@ class Timed:
     stray: int  # requests it served that named no portal host (a crawler's /robots.txt of the simulator)
     client_requests: int  # requests the HTTP client sent (portal APIs; the html crawl has its own)
     not_modified: int  # 304s answered from the store's cache
+    simulator_cpu_s: float  # CPU the simulator's process used meanwhile (on the same cores)
 
 
 def _open_parts(
@@ -197,11 +207,11 @@ def harvest(
         file=sys.stderr,
         flush=True,
     )
-    cpu = _cpu_s()
+    cpu, sim_cpu = _cpu_s(), sim.cpu_s()
     started = time.perf_counter()
     summary = run.run(plans, trigger="bench")
     wall = time.perf_counter() - started
-    cpu = _cpu_s() - cpu
+    cpu, sim_cpu = _cpu_s() - cpu, sim.cpu_s() - sim_cpu
     per_host, logged = sim.counts()
     index.close()
     store.close()
@@ -223,6 +233,7 @@ def harvest(
         logged - sum(per_host.values()),
         sum(http.stats.requests.values()),
         sum(http.stats.not_modified.values()),
+        sim_cpu,
     )
 
 
@@ -293,6 +304,7 @@ def main() -> None:
     print(f"full_status={full.summary.status.value}")
     print(f"full_wall_s={full.wall_s:.2f}")
     print(f"full_cpu_s={full.cpu_s:.2f}")
+    print(f"full_simulator_cpu_s={full.simulator_cpu_s:.2f}")
     slowest = max(full.summary.sources, key=lambda s: s.duration_s)
     print(f"slowest_source={slowest.source_id}")
     print(f"slowest_source_s={slowest.duration_s:.2f}")

@@ -359,7 +359,7 @@ def classify(
     k = _Words(" | ".join(analyze(w) for w in (*keywords, *themes)))  # no phrase spans two keywords
     cols = {_norm_column(c) for c in columns if c}
 
-    tk = _Words(f"{t} | {k}")
+    tk: str = _Words(f"{t} | {k}")
     vetoes = _find(_NOT_POLICE, tk)
     # Police words inside a vetoed phrase ("sheriff sales") say nothing about policing.
     tk = _strip(_NOT_POLICE, tk)
