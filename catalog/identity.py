@@ -48,6 +48,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from catalog.record import CatalogRecord
@@ -92,10 +93,13 @@ def platform_rank(platform: str) -> int:
 class _Url:
     site: str  # lower-cased host (no www., no default port)
     path: str  # as given, without a trailing slash
-    query: list[tuple[str, str]]
+    query: tuple[tuple[str, str], ...]
 
 
+@lru_cache(maxsize=8192)
 def _parse(url: str | None) -> _Url | None:
+    """The parts of an absolute http(s) URL that identify it (cached: a record's URLs are parsed
+    several times over, and its sources' again)."""
     if not url or not isinstance(url, str):
         return None
     try:
@@ -108,7 +112,7 @@ def _parse(url: str | None) -> _Url | None:
     host = parts.hostname.lower().removeprefix("www.")
     if port is not None and port not in (80, 443):
         host = f"{host}:{port}"
-    return _Url(host, parts.path.rstrip("/"), parse_qsl(parts.query, keep_blank_values=True))
+    return _Url(host, parts.path.rstrip("/"), tuple(parse_qsl(parts.query, keep_blank_values=True)))
 
 
 def normalise_url(url: str | None) -> str | None:

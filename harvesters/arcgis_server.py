@@ -365,7 +365,10 @@ class ArcgisServerHarvester(Harvester):
         records still come in the order above, and memory stays bounded.
         """
         root = source.url.rstrip("/")
-        width = http.settings.per_host_concurrency
+        # twice the host's slots per stage: while one thread parses what it got, another already
+        # waits at the host's gate with the next request, so the slots never stand idle (the gate,
+        # not the thread count, keeps the per-host limit)
+        width = 2 * http.settings.per_host_concurrency
         services = self._services(self._walk(http, root, stats, width))
         documents = ordered_map(partial(self._service_layers, http, stats, root), services, width)
         layers = (entry for listed in documents for entry in self._layer_entries(stats, *listed))

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Row,
     Table,
     and_,
+    bindparam,
     case,
     create_engine,
     delete,
@@ -419,13 +420,14 @@ class Store:
             conn.execute(insert(table).values(**row))
 
     def _put_facets(self, conn: Connection, record_id: str, record: CatalogRecord) -> None:
-        conn.execute(delete(t.record_facets).where(t.record_facets.c.record_id == record_id))
+        statements = _record_statements()
+        conn.execute(statements.drop_facets, {"rid": record_id})
         rows = [
             {"record_id": record_id, "facet": facet.value, "value": value[:160]}
             for facet, value in sorted(record_facets(record))
         ]
         if rows:
-            conn.execute(insert(t.record_facets), rows)
+            conn.execute(statements.facets, rows)
 
     def _change_time(self, conn: Connection) -> datetime:
         """The time to stamp a change with, taken inside the write transaction, after every change
@@ -439,7 +441,7 @@ class Store:
             conn.execute(
                 text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": CHANGE_CLOCK_LOCK[0], "b": CHANGE_CLOCK_LOCK[1]}
             )
-        latest = conn.execute(select(func.max(t.records.c.last_changed))).scalar()
+        latest = conn.execute(_record_statements().latest_change).scalar()
         now = utcnow()
         latest = _aware(latest)
         if latest is not None and now <= latest:
@@ -474,11 +476,9 @@ class Store:
         )
         digest = record.content_hash()
         key = dataset_key(record)
-        rc = t.records.c
+        statements = _record_statements()
         with self._read() as conn:
-            row = conn.execute(
-                select(rc.status, rc.content_hash, rc.dataset_key, rc.canonical_id).where(rc.id == record.id)
-            ).first()
+            row = conn.execute(statements.state, {"rid": record.id}).first()
         if row is not None and _unchanged(row, digest, key):
             return ChangeKind.UNCHANGED
         data = _dump(record)
@@ -506,51 +506,47 @@ class Store:
             "canonical_id": record.id,
             "dataset_hash": alone,
         }
-        current = (
-            select(rc.status, rc.content_hash, rc.data, rc.dataset_key, rc.canonical_id)
-            .where(rc.id == record.id)
-            .with_for_update()
-        )
+        current = statements.current
         with self._write() as conn:
             if key is not None or (row is not None and row.dataset_key is not None):
                 self._merge_lock(conn)  # always before the change clock's lock
             stamp = now or self._change_time(conn)
             values.update(last_seen=stamp, last_changed=stamp)
             # Read again under the lock: another process may have written it since.
-            locked = conn.execute(current).first()
+            locked = conn.execute(current, {"rid": record.id}).first()
             old_key: str | None = None
             if locked is None and self._insert_new(conn, t.records, {"id": record.id, "first_seen": stamp, **values}):
                 kind, fields = ChangeKind.NEW, ["*"]
             else:
                 if locked is None:  # another process inserted it between our read and our insert
-                    locked = conn.execute(current).one()
+                    locked = conn.execute(current, {"rid": record.id}).one()
                 old_key = locked.dataset_key
                 if _unchanged(locked, digest, key):
                     return ChangeKind.UNCHANGED
                 if locked.status == RecordStatus.ACTIVE and locked.content_hash == digest:
                     # same content, but its key was made by older rules (or never): regroup only
                     conn.execute(
-                        update(t.records)
-                        .where(rc.id == record.id)
-                        .values(dataset_key=key, canonical_id=record.id, dataset_hash=alone)
+                        statements.update,
+                        {"rid": record.id, "dataset_key": key, "canonical_id": record.id, "dataset_hash": alone},
                     )
                     self._regroup_after(conn, record.id, old_key, key)
                     return ChangeKind.UNCHANGED
                 kind = ChangeKind.RESTORED if locked.status == RecordStatus.WITHDRAWN else ChangeKind.CHANGED
                 fields = _changed_fields(json.loads(locked.data), json.loads(data))
-                conn.execute(update(t.records).where(rc.id == record.id).values(**values))
+                conn.execute(statements.update, {"rid": record.id, **values})
             self._put_raw(conn, record.id, raw_values)
             self._put_facets(conn, record.id, record)
             conn.execute(
-                insert(t.record_history).values(
-                    record_id=record.id,
-                    run_id=run_id,
-                    at=stamp,
-                    change=kind.value,
-                    fields=json.dumps(fields),
-                    content_hash=digest,
-                    data=data,
-                )
+                statements.history,
+                {
+                    "record_id": record.id,
+                    "run_id": run_id,
+                    "at": stamp,
+                    "change": kind.value,
+                    "fields": json.dumps(fields),
+                    "content_hash": digest,
+                    "data": data,
+                },
             )
             self._regroup_after(conn, record.id, old_key, key)
         return kind
@@ -564,9 +560,8 @@ class Store:
     def _regroup_after(self, conn: Connection, record_id: str, old_key: str | None, key: str | None) -> None:
         """After ``record_id`` was written with ``key`` (it had ``old_key``) as a dataset of its own:
         its group, if another record shares the key, and the group it left."""
-        rc = t.records.c
         if key is not None:
-            shared = conn.execute(select(rc.id).where(rc.dataset_key == key, rc.id != record_id).limit(1)).first()
+            shared = conn.execute(_record_statements().shares_key, {"key": key, "rid": record_id}).first()
             if shared is not None:
                 self._regroup(conn, key, [record_id])
         if old_key is not None and old_key != key:
@@ -1403,6 +1398,39 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+@dataclass(frozen=True)
+class _RecordStatements:
+    """The statements a record write runs every time, built once (their parameters come at run
+    time): building SQLAlchemy statements and their cache keys cost more than running them."""
+
+    state: Any  # status, content_hash, dataset_key, canonical_id of :rid
+    current: Any  # the same and data, FOR UPDATE
+    update: Any  # every value given, of :rid
+    history: Any
+    drop_facets: Any
+    facets: Any
+    latest_change: Any
+    shares_key: Any  # another record (not :rid) with :key
+
+
+@cache
+def _record_statements() -> _RecordStatements:
+    rc = t.records.c
+    rid: Any = bindparam("rid")
+    return _RecordStatements(
+        state=select(rc.status, rc.content_hash, rc.dataset_key, rc.canonical_id).where(rc.id == rid),
+        current=select(rc.status, rc.content_hash, rc.data, rc.dataset_key, rc.canonical_id)
+        .where(rc.id == rid)
+        .with_for_update(),
+        update=update(t.records).where(rc.id == rid),
+        history=insert(t.record_history),
+        drop_facets=delete(t.record_facets).where(t.record_facets.c.record_id == rid),
+        facets=insert(t.record_facets),
+        latest_change=select(func.max(rc.last_changed)),
+        shares_key=select(rc.id).where(rc.dataset_key == bindparam("key"), rc.id != rid).limit(1),
+    )
 
 
 @cache
