@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from functools import cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 from importlib import resources
 from typing import Any
@@ -304,6 +304,15 @@ def schema_accepts(pointer: str, value: Any) -> bool:
     ``pointer`` is a slash path inside the schema, e.g. ``properties/modified`` or
     ``definitions/vcard-non-federal/properties/hasEmail``.
     """
+    if isinstance(value, str):
+        return _schema_accepts_text(pointer, value)
+    return bool(_subschema_validator(pointer).is_valid(value))
+
+
+@lru_cache(maxsize=16384)
+def _schema_accepts_text(pointer: str, value: str) -> bool:
+    """:func:`schema_accepts` of a string, remembered: most values recur across a catalog (a
+    frequency, a licence, a date), and the schema's date patterns are long alternations."""
     return bool(_subschema_validator(pointer).is_valid(value))
 
 
