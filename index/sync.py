@@ -72,7 +72,7 @@ def _documents(
     jurisdictions: Mapping[str, JurisdictionInfo],
     statuses: Mapping[str, FreshnessStatus],
 ) -> Iterator[IndexDocument]:
-    for record_id in ids:
-        stored = store.get(record_id)
-        if stored is not None:
-            yield to_document(stored.record, jurisdictions, statuses.get(record_id, FreshnessStatus.UNKNOWN))
+    # the datasets of these (canonical, active) ids, duplicates merged, read a batch at a time
+    datasets, _gone = store.index_view(ids)
+    for record in datasets:
+        yield to_document(record, jurisdictions, statuses.get(record.id, FreshnessStatus.UNKNOWN))
