@@ -62,12 +62,7 @@ class Settings(BaseSettings):
     withdraw_after: int = Field(
         2, ge=1, le=100, description="complete harvests a dataset must be missing from before it is withdrawn"
     )
-    harvest_workers: int = Field(
-        8,
-        ge=1,
-        le=64,
-        description="sources read in full at once (per harvest process); four times as many are probed meanwhile",
-    )
+    harvest_workers: int = Field(8, ge=1, le=64, description="sources harvested at the same time")
     harvest_processes: int = Field(
         0,
         ge=0,

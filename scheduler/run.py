@@ -56,7 +56,6 @@ class SourceResult:
     duration_s: float = 0.0
     unchanged_by_probe: bool = False  # settled from a steady probe, without reading the catalog
     resumed_at: int = 0  # the catalog offset an unfinished earlier gather was resumed from
-    queued_s: float = 0.0  # waiting for a gather slot (not in duration_s): see harvest_sources
 
 
 @dataclass
@@ -108,9 +107,6 @@ class _Outcome:
 
 
 OpenParts = Callable[[], tuple[Store, SearchIndex | None, HttpClient]]
-
-#: sources probed at once, as a multiple of the sources read in full at once (``workers``)
-PROBE_FANOUT = 4
 
 
 @dataclass(frozen=True)
@@ -220,9 +216,6 @@ class HarvestRun:
         self._errors = 0
         self._counter_lock = threading.Lock()
         self._index_lock = threading.Lock()  # one source's index update at a time (see _reindex)
-        # ``workers`` sources read in full at once; probing and settling a source from its probe
-        # (a request or two and a few store reads) needs no such slot (see harvest_sources)
-        self._gather_slots = threading.BoundedSemaphore(max(1, workers))
 
     def run(self, plans: list[SourcePlan], trigger: str = "cli") -> HarvestSummary:
         started = time.monotonic()
@@ -270,16 +263,9 @@ class HarvestRun:
         return summary
 
     def harvest_sources(self, run_id: int, plans: list[SourcePlan]) -> list[SourceResult]:
-        """Harvest ``plans`` (in this order) for run ``run_id`` on this process's worker threads.
-
-        Up to :data:`PROBE_FANOUT` times ``workers`` sources are probed at once (a probe is a
-        request or two, and a source whose probe is steady is settled from the store), while at
-        most ``workers`` of them read their catalog in full at once, in the order they came; so a
-        run where little changed waits for its probes side by side, not ``workers`` at a time.
-        With one worker, sources go strictly one after another."""
+        """Harvest ``plans`` (in this order) for run ``run_id`` on this process's worker threads."""
         results: list[SourceResult] = []
-        threads = 1 if self.workers <= 1 else min(PROBE_FANOUT * self.workers, len(plans) or 1)
-        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(plans) or 1))) as pool:
             futures = [pool.submit(self._harvest_source, run_id, plan) for plan in plans]
             for future in as_completed(futures):
                 results.append(future.result())
@@ -468,7 +454,7 @@ class HarvestRun:
             if result.error is None:
                 result.error = "gather ended before the whole catalog was read"
                 self._error(run_id, plan, Stage.GATHER, result.error, None, plan.url)
-        result.duration_s = round(time.monotonic() - started - result.queued_s, 3)
+        result.duration_s = round(time.monotonic() - started, 3)
         with self._write_lock:
             self.store.finish_source_run(
                 source_run_id,
@@ -516,12 +502,9 @@ class HarvestRun:
                 )
             return seen
         seen = set()
-        waiting = time.monotonic()
-        with self._gather_slots:
-            result.queued_s = round(time.monotonic() - waiting, 3)
-            read_at = utcnow()
-            result.resumed_at = self._resume(plan, probe, stats, seen)
-            self._gather(run_id, plan, harvester, ctx, stats, result, seen, probe)
+        read_at = utcnow()
+        result.resumed_at = self._resume(plan, probe, stats, seen)
+        self._gather(run_id, plan, harvester, ctx, stats, result, seen, probe)
         if probe is not None and result.complete and result.error is None:
             with self._write_lock:
                 self.store.save_probe(
