@@ -531,8 +531,10 @@ class HarvestRun:
         page: int | None = None
         saved = time.monotonic()
 
+        stored = self.store.record_ids(plan.source_id)  # the others have no stored copy to look up
+
         def prepare(item: tuple[RawRecord, int | None]) -> _Outcome:
-            outcome = self._prepare(harvester, ctx, item[0])
+            outcome = self._prepare(harvester, ctx, item[0], stored)
             outcome.page_offset = item[1]
             return outcome
 
@@ -605,11 +607,14 @@ class HarvestRun:
             self._error(run_id, plan, Stage.GATHER, f"probe failed: {type(exc).__name__}: {exc}", None, plan.url)
             return None
 
-    def _prepare(self, harvester: Harvester, ctx: SourceContext, raw: RawRecord) -> _Outcome:
+    def _prepare(
+        self, harvester: Harvester, ctx: SourceContext, raw: RawRecord, stored: set[str] | None = None
+    ) -> _Outcome:
         """Map, classify and (unless the stored copy can be reused) enrich one raw record.
 
         Runs in the source's fan-out threads, so enrichment requests overlap with the gather's own
         paging; it writes nothing: what it found is committed in order by :meth:`_commit`.
+        ``stored``: the ids stored for the source when its gather began (None: look every one up).
         """
         rid = record_id(ctx.source_id, raw.remote_id)
         try:
@@ -620,13 +625,14 @@ class HarvestRun:
         if not record.pdi.police_related:
             return _Outcome(raw, "skipped")
         errors: list[tuple[Stage, str]] = []
-        stored_raw = self.store.raw(record.id)
+        known = stored is None or record.id in stored
+        stored_raw = self.store.raw(record.id) if known else None
         reused = harvester.reuse(raw, stored_raw["content"], stored_raw["source_url"]) if stored_raw else None
         try:
             enriched = reused if reused is not None else harvester.enrich(raw, ctx, self.http)
         except Exception as exc:  # noqa: BLE001
             errors.append((Stage.ENRICH, f"{type(exc).__name__}: {exc}"))
-            if self.store.get(record.id) is not None:
+            if known and self.store.get(record.id) is not None:
                 # Keep the richer stored version rather than flapping to a record without columns.
                 return _Outcome(raw, "unchanged", seen_id=record.id, errors=errors)
             enriched = raw

@@ -992,6 +992,11 @@ class Store:
             out.append(entry)
         return out
 
+    def record_ids(self, source_id: str) -> set[str]:
+        """The ids of every record stored for ``source_id`` (any status)."""
+        with self._read() as conn:
+            return set(conn.execute(select(t.records.c.id).where(t.records.c.source_id == source_id)).scalars())
+
     def raw(self, record_id: str) -> dict[str, Any] | None:
         with self._read() as conn:
             row = conn.execute(select(t.raw_records).where(t.raw_records.c.record_id == record_id)).first()
@@ -1457,16 +1462,32 @@ def _upsert_statement(dialect: str, table: Table) -> Any:
 
 class StoreHttpCache:
     """The HTTP layer's revalidation cache (ETag / Last-Modified and body per URL) in the store, so
-    conditional requests work across runs and processes."""
+    conditional requests work across runs and processes.
+
+    Meant to live for one harvest run (``pdi harvest`` and the scheduler build one per run): the
+    keys it holds are read once, at its first lookup, so a URL it never cached costs no query. A
+    URL another process caches meanwhile is fetched without validators — a full answer, never a
+    wrong one."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._keys: set[str] | None = None
+        self._keys_lock = threading.Lock()
 
     @staticmethod
     def _key(url: str) -> str:
         return hashlib.sha256(url.encode()).hexdigest()
 
+    def _holds(self, key: str) -> bool:
+        with self._keys_lock:
+            if self._keys is None:
+                with self.store._read() as conn:
+                    self._keys = set(conn.execute(select(t.http_cache.c.key)).scalars())
+            return key in self._keys
+
     def get(self, url: str) -> CachedResponse | None:
+        if not self._holds(self._key(url)):
+            return None
         with self.store._read() as conn:
             row = conn.execute(select(t.http_cache).where(t.http_cache.c.key == self._key(url))).first()
         if row is None or row.url != url:
@@ -1474,8 +1495,9 @@ class StoreHttpCache:
         return CachedResponse(row.etag, row.last_modified, row.content_type, bytes(row.body))
 
     def put(self, url: str, entry: CachedResponse) -> None:
+        key = self._key(url)
         row = {
-            "key": self._key(url),
+            "key": key,
             "url": url,
             "etag": entry.etag,
             "last_modified": entry.last_modified,
@@ -1485,3 +1507,6 @@ class StoreHttpCache:
         }
         with self.store._write() as conn:
             self.store._upsert(conn, t.http_cache, row)
+        with self._keys_lock:
+            if self._keys is not None:
+                self._keys.add(key)
