@@ -26,9 +26,11 @@ requests, retries, bytes and refusals count under the portal's host like everyon
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
+import urllib.request
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -133,6 +135,16 @@ class HttpStats:
                 mine: dict[str, int] = getattr(self, name)
                 for host, n in counts.get(name, {}).items():
                     mine[host] = mine.get(host, 0) + n
+
+
+def _environment_matters() -> bool:
+    """Would requests find anything in the environment besides a CA bundle: a proxy, or a
+    ``.netrc`` to take credentials from?"""
+    proxies = {k for k, v in urllib.request.getproxies().items() if v and k != "no"}
+    netrc = os.environ.get("NETRC") or any(
+        os.path.exists(os.path.expanduser(f"~/{name}")) for name in (".netrc", "_netrc")
+    )
+    return bool(proxies or netrc)
 
 
 class _HostGate:
@@ -319,6 +331,13 @@ class HttpClient:
     def new_session(self) -> requests.Session:
         """A session whose every request goes through this client's steps (for sodapy/ckanapi)."""
         session = requests.Session()
+        if not _environment_matters():
+            # Without proxies or a .netrc to read, requests' look at the environment on every
+            # request (about a quarter of its CPU per request) finds only the CA bundle: set it once.
+            session.trust_env = False
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            if bundle:
+                session.verify = bundle
         adapter = PoliteAdapter(self.settings, self.stats, self._gate, self._route, self._sleep, self._cache)
         session.mount("http://", adapter)
         session.mount("https://", adapter)

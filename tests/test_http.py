@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,20 @@ def test_a_timeout_is_retried_then_reported(sim):
         sim.clear_faults()
     assert len(sleeps) == 2 and sleeps[1] > sleeps[0] / 2  # backoff grows (with jitter)
     assert client.stats.retries["data.seattle.gov"] == 2
+
+
+def test_sessions_read_the_environment_once_unless_a_proxy_or_netrc_needs_it_per_request(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NETRC"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
+    plain = HttpClient().new_session()
+    assert plain.trust_env is False and plain.verify == str(tmp_path / "ca.pem")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    proxied = HttpClient().new_session()
+    assert proxied.trust_env is True and proxied.verify is True  # requests resolves proxy and bundle per request
+    monkeypatch.delenv("HTTPS_PROXY")
+    (tmp_path / ".netrc").write_text("machine data.example.gov login a password b\n")
+    assert HttpClient().new_session().trust_env is True
