@@ -370,9 +370,9 @@ class ArcgisServerHarvester(Harvester):
         # not the thread count, keeps the per-host limit)
         width = 2 * http.settings.per_host_concurrency
         services = self._services(self._walk(http, root, stats, width))
-        documents = ordered_map(partial(self._service_layers, http, stats, root), services, width)
+        documents = ordered_map(partial(self._service_layers, http, stats, root), services, width, ahead=16)
         layers = (entry for listed in documents for entry in self._layer_entries(stats, *listed))
-        for record in ordered_map(partial(self._layer_record, http, stats), layers, width):
+        for record in ordered_map(partial(self._layer_record, http, stats), layers, width, ahead=16):
             if record is not None:
                 yield record
         stats.complete = True

@@ -16,11 +16,12 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, ahead: int = 0) -> Iterator[R]:
     """``map(fn, items)`` with up to ``workers`` calls running at once, results in input order.
 
-    At most ``2 * workers`` calls run ahead of the consumer, so memory stays bounded however many
-    items there are. An exception of ``fn`` is raised where its result would have been. When
+    At most ``max(2 * workers, ahead)`` calls are started ahead of the consumer (a consumer that
+    sometimes stalls, waiting on a lock to write, gets a deeper buffer with ``ahead``), so memory
+    stays bounded however many items there are. An exception of ``fn`` is raised where its result would have been. When
     ``items`` itself raises (a gather that fails part-way), the results of the items it gave before
     are yielded first, then its exception. A consumer that stops early cancels the calls not yet
     started; the ones running are waited for.
@@ -42,7 +43,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Itera
                         yield window.popleft().result()
                     raise
                 window.append(pool.submit(fn, item))
-                if len(window) >= 2 * workers:
+                if len(window) >= max(2 * workers, ahead):
                     yield window.popleft().result()
             while window:
                 yield window.popleft().result()

@@ -108,6 +108,9 @@ class _Outcome:
 
 OpenParts = Callable[[], tuple[Store, SearchIndex | None, HttpClient]]
 
+#: records of a source prepared (mapped, classified, enriched) ahead of their commit, at most
+PREPARED_AHEAD = 32
+
 
 @dataclass(frozen=True)
 class Shards:
@@ -540,7 +543,10 @@ class HarvestRun:
 
         try:
             gathered = ((raw, stats.page_offset) for raw in harvester.gather(ctx, self.http, stats))
-            for outcome in ordered_map(prepare, gathered, self.http.settings.per_host_concurrency):
+            width = self.http.settings.per_host_concurrency
+            # prepared records wait, in order, while this thread commits: a commit that waits for
+            # the store's lock (another process writing) must not leave the host's slots idle
+            for outcome in ordered_map(prepare, gathered, width, ahead=PREPARED_AHEAD):
                 if outcome.page_offset is not None and page is not None and outcome.page_offset > page:
                     # every record of the pages before this one is committed: a safe place to resume
                     if probe is not None and time.monotonic() - saved >= self.checkpoint_every_s:
