@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from catalog.classify import classify_record
-from catalog.freshness import assess_record
+from catalog.freshness import PeriodicitySource, assess_record
 from catalog.ids import record_id
 from catalog.record import CatalogRecord
 from catalog_seed.loader import SourcePlan
@@ -31,8 +31,8 @@ from harvesters.http import RETRY_STATUSES, FetchError, HttpClient
 from index.base import IndexUnavailable, SearchIndex
 from index.documents import JurisdictionInfo, to_document
 from index.sync import sync_index
-from store.coverage import snapshot_after_run
-from store.store import ChangeKind, RunStatus, Stage, Store, utcnow
+from store.coverage import refresh_source_facts, snapshot_after_run
+from store.store import ChangeKind, RunStatus, Stage, Store, StoreError, utcnow
 
 INDEX_BATCH = 200
 
@@ -451,6 +451,8 @@ class HarvestRun:
             result.records_withdrawn = len(withdrawn)
             if withdrawn:
                 self._unindex(run_id, plan, withdrawn)
+            if result.records_new or result.records_changed or withdrawn:
+                self._settle_freshness(run_id, plan)
             result.status = RunStatus.SUCCEEDED
         else:
             result.status = RunStatus.FAILED
@@ -706,7 +708,34 @@ class HarvestRun:
     def _unindex(self, run_id: int, plan: SourcePlan, ids: list[str]) -> None:
         self._reindex(run_id, plan, ids)
 
-    def _reindex(self, run_id: int, plan: SourcePlan, record_ids: list[str]) -> None:
+    def _settle_freshness(self, run_id: int, plan: SourcePlan) -> None:
+        """After a source changed: its records' facts (series, update history) brought up to date,
+        and the documents indexed with a status from the record alone that the facts correct
+        (an undeclared period inferred from a series' cadence) indexed again with the right one,
+        here in the source's thread rather than by the end-of-run index sync."""
+        if self.index is None:
+            return
+        now = self.clock()
+        try:
+            with self._write_lock:
+                facts = refresh_source_facts(self.store, plan.source_id, now)
+        except StoreError as exc:  # the end-of-run sync will try again
+            self._error(run_id, plan, Stage.INDEX, f"freshness facts not refreshed: {exc}", None, None)
+            return
+        # the record alone gives the same status unless the period was inferred (from a series or
+        # the update history) or the record is an older release of a series
+        differ = sorted(
+            rid
+            for rid, fact in facts.items()
+            if fact.superseded or fact.periodicity_source in (PeriodicitySource.INFERRED, PeriodicitySource.SERIES)
+        )
+        statuses = {rid: facts[rid].assess(now).status for rid in differ}
+        for start in range(0, len(differ), INDEX_BATCH):
+            self._reindex(run_id, plan, differ[start : start + INDEX_BATCH], statuses)
+
+    def _reindex(
+        self, run_id: int, plan: SourcePlan, record_ids: list[str], statuses: Mapping[str, Any] | None = None
+    ) -> None:
         """Index the datasets these records (just written or withdrawn) belong to now, and remove
         what must not be a hit: a record merged into another source's dataset is no hit of its
         own, a dataset every source dropped is none at all (store/merge.py). Indexed before
@@ -718,10 +747,13 @@ class HarvestRun:
         try:
             with self._index_lock:
                 datasets, gone = self.store.index_view(record_ids)
-                # the status from the record alone; the end-of-run index sync corrects the few it misses
+                # the status from ``statuses`` (the facts, see _settle_freshness) or else from the
+                # record alone; the end-of-run index sync corrects what either misses
                 now = self.clock()
+                known = statuses or {}
                 report = self.index.upsert(
-                    to_document(r, self.jurisdictions, assess_record(r, now).status) for r in datasets
+                    to_document(r, self.jurisdictions, known.get(r.id) or assess_record(r, now).status)
+                    for r in datasets
                 )
                 if gone:
                     self.index.delete(gone)

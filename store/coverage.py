@@ -180,6 +180,18 @@ def _history_update_times(conn: Connection, ids: list[str]) -> dict[str, list[da
     return out
 
 
+def refresh_source_facts(store: Store, source_id: str, now: datetime | None = None) -> dict[str, RecordFacts]:
+    """Recompute the facts of one source's active police records (what :func:`refresh_facts`
+    does for each source that changed) and return them by record id. A harvest calls it when a
+    source is done, so its records' freshness — a period inferred from their series or history —
+    is known before the end-of-run index sync, in the source's own thread."""
+    _refresh_source(store, source_id, now or utcnow())
+    f = t.record_freshness
+    with store._read() as conn:
+        rows = conn.execute(select(f).where(f.c.source_id == source_id)).all()
+    return {row.record_id: _facts(row) for row in rows}
+
+
 def _refresh_source(store: Store, source_id: str, now: datetime) -> tuple[int, int]:
     r, f = t.records, t.record_freshness
     with store._write() as conn:

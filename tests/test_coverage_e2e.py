@@ -180,3 +180,18 @@ def test_demo_catalog_coverage_lists_every_seeded_jurisdiction(settings, seed, s
     assert overall["committed_published"] > 0 and overall["fresh"] > 0
     assert sum(row["published"] for row in body["jurisdictions"]) >= overall["published"]
     assert summary.sources_ok == summary.sources_total
+
+
+def test_a_source_indexes_series_freshness_itself_leaving_the_index_sync_nothing(world):
+    from index.sync import sync_index
+
+    summary = world.harvest(only=("austin-tx",), platforms=("socrata",))
+    facts = world.facts()
+    inferred = [f for f in facts.values() if f.periodicity_source.value == "series" or f.superseded]
+    assert inferred, "the simulated portal publishes yearly series"
+    assert summary.index_synced == 0  # every document already carried the status of its facts
+    # and those statuses are the facts' own: a fresh sync finds nothing to correct
+    assert sync_index(world.store, world.index, jurisdiction_lookup(world.seed), now=world.sim.now).indexed == 0
+    for fact in inferred[:5]:
+        hit = world.api.get(f"/api/datasets/{fact.id}").json()
+        assert hit["freshness"]["status"] == fact.assess(world.sim.now).status.value
